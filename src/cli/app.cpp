@@ -1,0 +1,78 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "util/log.hpp"
+#include "util/signals.hpp"
+#include "version.hpp"
+
+#include <cstdio>
+#include <exception>
+
+namespace gpucr::cli {
+
+namespace {
+
+struct Globals {
+  std::string log_level = "warning";
+  std::optional<fs::path> log_file;
+};
+
+Status apply_globals(const Globals& g) {
+  log::Level level;
+  if (!log::parse_level(g.log_level, level)) {
+    return fail(Error("invalid --log-level '" + g.log_level + "': use debug, info, warning, error or quiet", Exit::usage));
+  }
+  log::set_level(level);
+  if (g.log_file && !log::set_file(*g.log_file)) {
+    return fail(sys_error("cannot open --log-file " + g.log_file->string(), errno).with_exit(Exit::usage));
+  }
+  return {};
+}
+
+const char* kFooter = R"(Exit codes:
+  0   success
+  1   the operation failed; every process and cgroup was returned to its initial state
+  2   usage error
+  3   bad input: no such process or container, unusable image, malformed JSON
+  4   a dependency is missing: criu, a CUDA backend, a GPU the image needs
+  5   not permitted: privileges or host memory are insufficient
+  6   rollback incomplete: a process or cgroup could not be returned to its state (act now)
+  70  internal error (a bug in gpucr)
+  restore in the foreground exits with the restored tree's status (128+N when killed by signal N).)";
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"gpucr: checkpoint and restore of processes and containers that use GPUs, around criu", "gpucr"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("gpucr ") + kVersion);
+  Globals globals;
+  app.add_option("--log-level", globals.log_level, "debug, info, warning (default), error or quiet");
+  app.add_option("--log-file", globals.log_file, "Also write every log message, with timestamps, to this file");
+
+  Action action;
+  add_checkpoint(app, action);
+  add_restore(app, action);
+  add_inspect(app, action);
+  add_check(app, action);
+  add_demo(app, action);
+  add_version(app, action);
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      int code = app.exit(e);
+      return code == 0 ? 0 : static_cast<int>(Exit::usage);
+    }
+    if (auto st = apply_globals(globals); !st) return print_error(st.error());
+    signals::install_cancel_handlers();
+    return action ? action() : static_cast<int>(Exit::usage);
+  } catch (const std::exception& e) {
+    return print_error(Error(std::string("internal error: ") + e.what(), Exit::internal)
+                           .with_hint("please report this with the command line and --log-file output"));
+  }
+}
+
+}  // namespace gpucr::cli

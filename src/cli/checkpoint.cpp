@@ -1,0 +1,53 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/real_host.hpp"
+#include "util/strings.hpp"
+
+#include <cstdio>
+
+namespace gpucr::cli {
+
+static int run_checkpoint(const CheckpointCommand& cmd) {
+  auto rh = RealHost::create(cmd.criu);
+  if (!rh) return print_error(rh.error());
+  CheckpointReport r = checkpoint(cmd.core, (*rh)->host());
+  if (cmd.json) {
+    nlohmann::json doc{{"ok", r.status.ok()}, {"image_dir", r.image_dir.string()},
+                       {"criu_log", r.criu_log.string()}, {"image_bytes", r.image_bytes},
+                       {"phases", phases_json(r.phases)}};
+    doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    doc["processes"] = r.manifest.processes_size();
+    print_json(doc);
+    return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
+  }
+  if (!r.status) return print_error(r.status.error());
+  std::printf("checkpointed pid %d (%d processes) into %s: %s%s\n", cmd.core.pid, r.manifest.processes_size(),
+              r.image_dir.c_str(), format_bytes(r.image_bytes).c_str(),
+              cmd.core.leave_running ? ", left running" : "");
+  std::fputs(phase_table(r.phases).c_str(), stdout);
+  return 0;
+}
+
+std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
+  auto cmd = std::make_shared<CheckpointCommand>();
+  auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree into an image directory");
+  auto& o = cmd->core;
+  sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint")->required();
+  sub->add_option("--image-dir,--image-path,-D", o.image_dir,
+                  "Directory for the images: created with mode 0700, must be empty")
+      ->required();
+  sub->add_option("--work-dir,--work-path,-W", o.work_dir, "Directory for criu's log and stats (default: image dir)");
+  sub->add_flag("--leave-running,-R", o.leave_running, "Keep the tree running after the checkpoint");
+  sub->add_flag("--tcp-established", o.criu_flags.tcp_established, "Checkpoint established TCP connections");
+  sub->add_flag("--shell-job", o.criu_flags.shell_job, "Allow a tree attached to a terminal/session outside it");
+  sub->add_flag("--ext-unix-sk", o.criu_flags.ext_unix_sk, "Allow external unix sockets");
+  sub->add_flag("--file-locks", o.criu_flags.file_locks, "Checkpoint file locks");
+  sub->add_option("--timeout", o.timeout_s, "Seconds criu may spend freezing the tree (criu --timeout)")
+      ->check(CLI::Range(1, 86400));
+  sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
+  sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });
+  return cmd;
+}
+
+}  // namespace gpucr::cli

@@ -1,0 +1,71 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/real_host.hpp"
+#include "demo/demo.hpp"
+#include "util/strings.hpp"
+
+#include <cstdio>
+
+namespace gpucr::cli {
+
+static int run_demo_command(const DemoCommand& cmd) {
+  auto rh = RealHost::create(cmd.criu);
+  if (!rh) return print_error(rh.error());
+  demo::DemoOptions o;
+  o.image_dir = cmd.image_dir;
+  o.mib = cmd.mib;
+  auto r = demo::run_demo(o, (*rh)->host());
+  if (cmd.json) {
+    nlohmann::json doc{{"ok", r.status.ok()},
+                       {"workload", "cpu"},
+                       {"original_pid", r.original_pid},
+                       {"restored_pid", r.restored_pid},
+                       {"counter_at_checkpoint", r.at_checkpoint.counter},
+                       {"counter_after_restore", r.after_restore.counter},
+                       {"corrupt_words", r.after_restore.corrupt},
+                       {"verified_bytes", r.after_restore.bytes},
+                       {"downtime_seconds", std::chrono::duration<double>(r.downtime).count()},
+                       {"checkpoint_phases", phases_json(r.checkpoint.phases)},
+                       {"restore_phases", phases_json(r.restore.phases)}};
+    doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    print_json(doc);
+    return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
+  }
+  if (!r.status) return print_error(r.status.error());
+  std::printf("demo workload (CPU): pid %d, %s of patterned memory, a child process and a thread\n",
+              r.original_pid, format_bytes(r.after_restore.bytes).c_str());
+  std::printf("checkpoint (%s image):\n%s", format_bytes(r.checkpoint.image_bytes).c_str(),
+              phase_table(r.checkpoint.phases).c_str());
+  std::printf("restore:\n%s", phase_table(r.restore.phases).c_str());
+  std::printf("verified: restored as pid %d, counter %llu at checkpoint -> %llu after restore, child in step, "
+              "%llu corrupted words\n",
+              r.restored_pid, static_cast<unsigned long long>(r.at_checkpoint.counter),
+              static_cast<unsigned long long>(r.after_restore.counter),
+              static_cast<unsigned long long>(r.after_restore.corrupt));
+  std::printf("downtime (checkpoint start to restored tree running): %s\n", format_duration(r.downtime).c_str());
+  std::printf("demo: OK\n");
+  return 0;
+}
+
+std::shared_ptr<DemoCommand> add_demo(CLI::App& app, Action& action) {
+  auto cmd = std::make_shared<DemoCommand>();
+  auto* sub = app.add_subcommand(
+      "demo", "Checkpoint, kill, restore and verify a built-in workload, and print phase timings");
+  sub->add_option("--mib", cmd->mib, "Memory the workload holds and verifies, in MiB (default 256)")
+      ->check(CLI::Range(1, 1 << 20));
+  sub->add_option("--image-dir", cmd->image_dir, "Keep the images here (default: a temporary directory)");
+  sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
+  sub->callback([cmd, &action] { action = [cmd] { return run_demo_command(*cmd); }; });
+
+  // The workload itself, started by the demo as a separate process tree.
+  auto dir = std::make_shared<fs::path>();
+  auto mib = std::make_shared<unsigned>(256);
+  auto* w = app.add_subcommand("__demo-workload", "internal: the demo's workload")->group("");
+  w->add_option("--dir", *dir)->required();
+  w->add_option("--mib", *mib);
+  w->callback([dir, mib, &action] { action = [dir, mib] { return demo::run_workload(*dir, *mib); }; });
+  return cmd;
+}
+
+}  // namespace gpucr::cli

@@ -1,0 +1,52 @@
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/real_host.hpp"
+
+#include <cstdio>
+
+namespace gpucr::cli {
+
+static int run_restore(RestoreCommand& cmd) {
+  auto rh = RealHost::create(cmd.criu);
+  if (!rh) return print_error(rh.error());
+  cmd.core.pid_wait = std::chrono::milliseconds(static_cast<long long>(cmd.pid_wait_s * 1000));
+  RestoreReport r = restore(cmd.core, (*rh)->host());
+  if (cmd.json) {
+    nlohmann::json doc{{"ok", r.status.ok()}, {"root_pid", r.root_pid}, {"criu_log", r.criu_log.string()},
+                       {"phases", phases_json(r.phases)}};
+    doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    print_json(doc);
+  } else if (r.status) {
+    std::printf("restored %s: root pid %d\n", cmd.core.image_dir.c_str(), r.root_pid);
+    std::fputs(phase_table(r.phases).c_str(), stdout);
+  }
+  if (!r.status) return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
+  std::fflush(stdout);
+  if (cmd.detach) return 0;
+  return wait_for_tree(r.root_pid).shell_code();
+}
+
+std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
+  auto cmd = std::make_shared<RestoreCommand>();
+  auto* sub = app.add_subcommand(
+      "restore",
+      "Restore a checkpointed process tree. In the foreground gpucr waits for the tree and exits with its status");
+  auto& o = cmd->core;
+  sub->add_option("--image-dir,--image-path,-D", o.image_dir, "Directory holding the checkpoint")->required();
+  sub->add_option("--work-dir,--work-path,-W", o.work_dir, "Directory for criu's log (default: image dir)");
+  sub->add_flag("--detach,-d", cmd->detach, "Return once the tree runs instead of waiting for it");
+  sub->add_option("--pid-file,--pidfile", o.pid_file, "Write the restored root's pid to this file");
+  sub->add_flag("--tcp-established", o.criu_flags.tcp_established, "Restore established TCP connections");
+  sub->add_flag("--shell-job", o.criu_flags.shell_job, "Restore a tree attached to this terminal/session");
+  sub->add_flag("--ext-unix-sk", o.criu_flags.ext_unix_sk, "Allow external unix sockets");
+  sub->add_flag("--file-locks", o.criu_flags.file_locks, "Restore file locks");
+  sub->add_option("--pid-wait", cmd->pid_wait_s,
+                  "Seconds to wait for the checkpointed pids to become free (default 10)")
+      ->check(CLI::Range(0.0, 3600.0));
+  sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
+  sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });
+  return cmd;
+}
+
+}  // namespace gpucr::cli

@@ -1,0 +1,38 @@
+// Checkpoint of a process tree: the driver behind `gpucr checkpoint`.
+#pragma once
+
+#include "core/host.hpp"
+#include "core/phases.hpp"
+#include "criu/args.hpp"
+#include "util/file.hpp"
+#include "manifest.pb.h"
+
+#include <optional>
+
+namespace gpucr {
+
+struct CheckpointOptions {
+  pid_t pid = 0;
+  fs::path image_dir;
+  std::optional<fs::path> work_dir;  // default: the image directory
+  bool leave_running = false;
+  std::optional<int> timeout_s;      // criu --timeout
+  criu::CommonFlags criu_flags;      // --tcp-established, --shell-job, --ext-unix-sk, --file-locks
+};
+
+struct CheckpointReport {
+  Status status;                     // ok, or the first failure (cleanup failures in details)
+  std::vector<PhaseTiming> phases;
+  pb::Manifest manifest;             // complete on success
+  fs::path image_dir;
+  fs::path criu_log;
+  std::uint64_t image_bytes = 0;
+};
+
+CheckpointReport checkpoint(const CheckpointOptions& opts, Host& host);
+
+// Phase-timing records for the manifest.
+void record_phases(const std::vector<PhaseTiming>& phases,
+                   google::protobuf::RepeatedPtrField<pb::Phase>* out);
+
+}  // namespace gpucr

@@ -1,0 +1,17 @@
+// The seams a checkpoint or restore driver works through. The CLI fills this with the real
+// implementations; unit tests fill it with fakes (tests/unit/fakes.hpp).
+#pragma once
+
+#include "core/progress.hpp"
+#include "criu/runner.hpp"
+#include "proc/process_table.hpp"
+
+namespace gpucr {
+
+struct Host {
+  proc::ProcessTable& procs;
+  criu::Runner& criu;
+  Progress& progress;
+};
+
+}  // namespace gpucr

@@ -1,0 +1,111 @@
+#include "core/inspect.hpp"
+
+#include "core/manifest.hpp"
+#include "util/strings.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <sstream>
+
+namespace gpucr {
+
+nlohmann::json message_to_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(m, &out, o).ok()) return nullptr;
+  return nlohmann::json::parse(out);
+}
+
+Result<InspectReport> inspect(const fs::path& dir) {
+  if (!fs::is_directory(dir)) {
+    return fail(Error(dir.string() + " is not a directory", Exit::bad_input)
+                    .with_hint("give the image directory of a checkpoint (gpucr checkpoint --image-dir, criu -D)"));
+  }
+  InspectReport r;
+  r.dir = dir;
+  r.inventory = GPUCR_TRY(criu::read_inventory(dir));
+  r.manifest = GPUCR_TRY(read_manifest(dir));
+  r.pstree = GPUCR_TRY(criu::read_pstree(dir));
+  r.dump_stats = GPUCR_TRY(criu::read_stats(dir, "stats-dump"));
+  r.restore_stats = GPUCR_TRY(criu::read_stats(dir, "stats-restore"));
+  r.image_bytes = GPUCR_TRY(dir_size(dir));
+  r.files = GPUCR_TRY(list_dir(dir)).size();
+  return r;
+}
+
+static nlohmann::json plugins_json(const criu::Inventory& inv) {
+  nlohmann::json j;
+  j["field"] = criu::to_string(inv.plugins_field());
+  j["names"] = inv.plugins();
+  return j;
+}
+
+nlohmann::json to_json(const InspectReport& r) {
+  nlohmann::json j;
+  j["image_dir"] = r.dir.string();
+  j["image_bytes"] = r.image_bytes;
+  j["files"] = r.files;
+  j["inventory"] = {{"img_version", r.inventory.entry.img_version()}, {"plugins", plugins_json(r.inventory)}};
+  auto& tree = j["pstree"] = nlohmann::json::array();
+  for (const auto& e : r.pstree) {
+    tree.push_back({{"pid", e.pid()}, {"ppid", e.ppid()}, {"pgid", e.pgid()}, {"sid", e.sid()},
+                    {"threads", e.threads().size()}});
+  }
+  j["dump_stats"] = r.dump_stats && r.dump_stats->has_dump() ? message_to_json(r.dump_stats->dump()) : nullptr;
+  j["restore_stats"] =
+      r.restore_stats && r.restore_stats->has_restore() ? message_to_json(r.restore_stats->restore()) : nullptr;
+  j["manifest"] = r.manifest ? message_to_json(*r.manifest) : nullptr;
+  return j;
+}
+
+static std::string us(std::uint64_t micros) { return format_duration(std::chrono::microseconds(micros)); }
+
+std::string to_text(const InspectReport& r) {
+  std::ostringstream o;
+  o << "image directory  " << r.dir.string() << "\n";
+  o << "size             " << format_bytes(r.image_bytes) << " in " << r.files << " files\n";
+  o << "inventory        img_version " << r.inventory.entry.img_version() << "\n";
+  o << "plugins field    " << criu::to_string(r.inventory.plugins_field());
+  switch (r.inventory.plugins_field()) {
+    case criu::PluginsField::missing: o << " (written by criu < 4.1: a restore enables every plugin)"; break;
+    case criu::PluginsField::empty: o << " (no GPU plugin state: restorable without GPU plugins)"; break;
+    case criu::PluginsField::listed: o << ": " << join(r.inventory.plugins(), ", "); break;
+  }
+  o << "\n";
+  o << "processes        " << r.pstree.size() << " (root pid " << r.pstree.front().pid() << ")\n";
+  if (r.dump_stats && r.dump_stats->has_dump()) {
+    const auto& d = r.dump_stats->dump();
+    o << "dump stats       freezing " << us(d.freezing_time()) << ", frozen " << us(d.frozen_time())
+      << ", memdump " << us(d.memdump_time()) << ", memwrite " << us(d.memwrite_time()) << "\n";
+    o << "                 pages scanned " << d.pages_scanned() << ", written " << d.pages_written()
+      << ", skipped (parent) " << d.pages_skipped_parent() << "\n";
+  }
+  if (r.restore_stats && r.restore_stats->has_restore()) {
+    const auto& s = r.restore_stats->restore();
+    o << "restore stats    forking " << us(s.forking_time()) << ", restore " << us(s.restore_time())
+      << ", pages restored " << s.pages_restored() << "\n";
+  }
+  if (!r.manifest) {
+    o << "gpucr manifest   none (not checkpointed by gpucr)\n";
+    return o.str();
+  }
+  const auto& m = *r.manifest;
+  o << "gpucr manifest   gpucr " << m.gpucr_version() << ", criu " << m.criu_version() << ", host "
+    << m.hostname() << " (kernel " << m.kernel() << ")\n";
+  o << "tree             root pid " << m.target().root_pid() << ", " << m.processes_size() << " processes\n";
+  for (const auto& p : m.processes()) {
+    std::vector<std::string> ns;
+    for (auto n : p.nspid()) ns.push_back(std::to_string(n));
+    o << "  pid " << p.pid() << "  ppid " << p.ppid() << "  nspid " << join(ns, "/") << "  threads "
+      << p.threads() << "  " << p.comm() << "\n";
+  }
+  o << "phases\n";
+  for (const auto& ph : m.phases()) {
+    o << "  " << ph.name() << std::string(ph.name().size() < 22 ? 22 - ph.name().size() : 1, ' ')
+      << us(static_cast<std::uint64_t>(ph.duration_us())) << (ph.ok() ? "" : "  FAILED") << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace gpucr

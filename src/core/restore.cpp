@@ -1,0 +1,142 @@
+#include "core/restore.hpp"
+
+#include "core/manifest.hpp"
+#include "core/pids.hpp"
+#include "criu/inventory.hpp"
+#include "criu/stats.hpp"
+#include "util/log.hpp"
+#include "util/signals.hpp"
+#include "util/strings.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace gpucr {
+
+namespace {
+
+class RestoreRun {
+ public:
+  RestoreRun(const RestoreOptions& o, Host& h)
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+
+  RestoreReport run() {
+    phases_.step("read image", [&] { return read_image(); });
+    phases_.step("wait for pids", [&] { return wait_for_pids(); });
+    phases_.step("criu restore", [&] { return criu_restore(); });
+    phases_.step("write pid file", [&] { return write_pid_file(); });
+    return report();
+  }
+
+ private:
+  Status read_image() {
+    if (::geteuid() != 0) {
+      return fail(Error("restoring " + opts_.image_dir.string() + " needs root privileges", Exit::not_permitted)
+                      .with_hint("run gpucr as root"));
+    }
+    if (!fs::is_directory(opts_.image_dir)) {
+      return fail(Error("image directory " + opts_.image_dir.string() + " does not exist", Exit::bad_input));
+    }
+    manifest_ = GPUCR_TRY(read_manifest(opts_.image_dir));
+    GPUCR_TRY(criu::read_inventory(opts_.image_dir));
+    for (const auto& e : GPUCR_TRY(criu::read_pstree(opts_.image_dir))) {
+      pids_.push_back(static_cast<pid_t>(e.pid()));
+      for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
+    }
+    if (work_dir_ != opts_.image_dir) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+    return {};
+  }
+
+  Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, opts_.pid_wait); }
+
+  criu::RestoreFlags restore_flags() const {
+    criu::RestoreFlags f;
+    static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
+    if (manifest_) {  // a restore needs the flags the dump used; the caller may add more
+      const auto& d = manifest_->flags();
+      f.tcp_established |= d.tcp_established();
+      f.shell_job |= d.shell_job();
+      f.ext_unix_sk |= d.ext_unix_sk();
+      f.file_locks |= d.file_locks();
+    }
+    f.image_dir = opts_.image_dir;
+    f.work_dir = work_dir_;
+    f.pidfile = work_dir_ / "restore.pid";
+    return f;
+  }
+
+  Status criu_restore() {
+    criu::RestoreFlags f = restore_flags();
+    ::unlink(f.pidfile->c_str());
+    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, {}};
+    auto out = GPUCR_TRY(host_.criu.run(inv, {}));
+    if (!out.status.success()) {
+      Error e("criu restore of " + opts_.image_dir.string() + " failed (" + out.status.describe() + ")");
+      e.details = out.error_lines;
+      e.hint = "criu's log: " + inv.log.string();
+      return fail(std::move(e));
+    }
+    auto text = GPUCR_TRY(read_file(*f.pidfile));
+    root_pid_ = static_cast<pid_t>(GPUCR_TRY(parse_int(trim(text), "restored root pid")));
+    log::info("restored tree root: pid " + std::to_string(root_pid_));
+    return {};
+  }
+
+  Status write_pid_file() {
+    if (!opts_.pid_file) return {};
+    return write_file_atomic(*opts_.pid_file, std::to_string(root_pid_) + "\n", 0644);
+  }
+
+  RestoreReport report() {
+    RestoreReport r;
+    r.status = phases_.result();
+    r.phases = phases_.timings();
+    r.manifest = manifest_;
+    r.root_pid = root_pid_;
+    r.criu_log = work_dir_ / criu::kRestoreLog;
+    return r;
+  }
+
+  const RestoreOptions& opts_;
+  Host& host_;
+  Phases phases_;
+  fs::path work_dir_;
+  std::optional<pb::Manifest> manifest_;
+  std::vector<pid_t> pids_;
+  pid_t root_pid_ = 0;
+};
+
+}  // namespace
+
+RestoreReport restore(const RestoreOptions& opts, Host& host) { return RestoreRun(opts, host).run(); }
+
+ExitStatus wait_for_tree(pid_t root) {
+  for (;;) {
+    int ws = 0;
+    pid_t r = ::waitpid(root, &ws, WNOHANG);
+    if (r == root) {
+      ExitStatus s;
+      if (WIFSIGNALED(ws)) {
+        s.signaled = true;
+        s.signal = WTERMSIG(ws);
+      } else {
+        s.code = WEXITSTATUS(ws);
+      }
+      return s;
+    }
+    if (r < 0 && errno != EINTR) {
+      // Not our child (should not happen with --restore-sibling): poll until it is gone.
+      if (::kill(root, 0) != 0) return ExitStatus{};
+    }
+    if (int sig = signals::cancel_signal()) {
+      ::kill(root, sig);
+      signals::clear();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace gpucr

@@ -1,0 +1,36 @@
+// Restore of a checkpointed process tree: the driver behind `gpucr restore`.
+#pragma once
+
+#include "core/host.hpp"
+#include "core/phases.hpp"
+#include "criu/args.hpp"
+#include "util/file.hpp"
+#include "manifest.pb.h"
+
+#include <optional>
+
+namespace gpucr {
+
+struct RestoreOptions {
+  fs::path image_dir;
+  std::optional<fs::path> work_dir;          // default: the image directory
+  std::optional<fs::path> pid_file;          // written with the restored root's host pid
+  criu::CommonFlags criu_flags;              // or-ed with the flags the checkpoint used
+  std::chrono::milliseconds pid_wait{10000}; // how long dumped pids may stay in use
+};
+
+struct RestoreReport {
+  Status status;
+  std::vector<PhaseTiming> phases;
+  std::optional<pb::Manifest> manifest;      // absent for images not written by gpucr
+  pid_t root_pid = 0;                        // host pid of the restored root; a child of gpucr
+  fs::path criu_log;
+};
+
+RestoreReport restore(const RestoreOptions& opts, Host& host);
+
+// Waits for the restored root (a child of this process) to end, forwarding SIGINT, SIGTERM and
+// SIGHUP to it, and returns its exit status.
+ExitStatus wait_for_tree(pid_t root);
+
+}  // namespace gpucr

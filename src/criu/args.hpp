@@ -1,0 +1,47 @@
+// criu command lines, built as argv vectors from plain option structs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpucr::criu {
+
+// Options shared by dump and restore that mirror criu's flags of the same names.
+struct CommonFlags {
+  bool tcp_established = false;
+  bool shell_job = false;
+  bool ext_unix_sk = false;
+  bool file_locks = false;
+  std::string manage_cgroups_mode;                 // empty: criu's default
+  std::optional<std::filesystem::path> plugin_dir; // -L; empty: criu's default
+  std::optional<std::filesystem::path> action_script;
+};
+
+struct DumpFlags : CommonFlags {
+  pid_t pid = 0;
+  std::filesystem::path image_dir;
+  std::filesystem::path work_dir;
+  bool leave_running = false;
+  std::optional<int> timeout_s;
+  std::optional<std::filesystem::path> freeze_cgroup;
+};
+
+struct RestoreFlags : CommonFlags {
+  std::filesystem::path image_dir;
+  std::filesystem::path work_dir;
+  bool detach = true;         // -d: criu returns once the tree runs
+  bool sibling = true;        // --restore-sibling: the tree becomes a child of criu's parent
+  std::optional<std::filesystem::path> pidfile;
+};
+
+inline constexpr const char* kDumpLog = "dump.log";
+inline constexpr const char* kRestoreLog = "restore.log";
+
+std::vector<std::string> dump_args(const DumpFlags& f);
+std::vector<std::string> restore_args(const RestoreFlags& f);
+
+}  // namespace gpucr::criu

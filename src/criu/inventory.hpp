@@ -1,0 +1,39 @@
+// inventory.img: read, inspect and rewrite the `plugins` field (CRIU >= 4.1).
+//
+// The field's three states mean different things to a restore (docs/FORMATS.md):
+//   missing -> written by an older CRIU: every installed plugin is enabled;
+//   empty   -> no GPU plugin state in the image: plugins may all be disabled;
+//   listed  -> each named plugin (e.g. "cuda_plugin", "amdgpu_plugin") must handle the restore.
+#pragma once
+
+#include "criu/image.hpp"
+#include "criu_inventory.pb.h"
+
+#include <string>
+#include <vector>
+
+namespace gpucr::criu {
+
+enum class PluginsField { missing, empty, listed };
+const char* to_string(PluginsField f);
+
+struct Inventory {
+  InventoryEntry entry;
+
+  PluginsField plugins_field() const;
+  std::vector<std::string> plugins() const;
+  void set_plugins(const std::vector<std::string>& names);  // empty vector: an empty field
+};
+
+// Parses the bytes of an inventory.img (`name` is used in messages). Any framing or protobuf
+// damage, trailing data, or a missing img_version is an error.
+Result<Inventory> parse_inventory(std::string_view bytes, const std::string& name);
+std::string serialize_inventory(const Inventory& inv);
+
+Result<Inventory> read_inventory(const fs::path& image_dir);
+// Atomically replaces IMAGE_DIR/inventory.img (temporary file + fsync + rename).
+Status write_inventory(const fs::path& image_dir, const Inventory& inv);
+
+inline constexpr const char* kInventoryFile = "inventory.img";
+
+}  // namespace gpucr::criu

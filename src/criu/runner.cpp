@@ -1,0 +1,57 @@
+#include "criu/runner.hpp"
+
+#include "util/file.hpp"
+#include "util/strings.hpp"
+
+namespace gpucr::criu {
+
+std::vector<std::string> error_lines(std::string_view log, size_t max) {
+  std::vector<std::string> out;
+  for (const auto& raw : split(log, '\n')) {
+    std::string_view line = trim(raw);
+    // With -v4 every line starts with "(seconds.micros) ".
+    if (!line.empty() && line.front() == '(') {
+      size_t close = line.find(") ");
+      if (close != std::string_view::npos) line = trim(line.substr(close + 1));
+    }
+    // Lines logged by a restored task carry its pid: "1234: Error (...)".
+    size_t digits = line.find_first_not_of("0123456789");
+    if (digits > 0 && digits != std::string_view::npos && line.substr(digits, 2) == ": ") {
+      line = trim(line.substr(digits + 2));
+    }
+    if (line.rfind("Error (", 0) == 0 || line.rfind("Error:", 0) == 0) {
+      out.emplace_back(line);
+      if (out.size() >= max) break;
+    }
+  }
+  return out;
+}
+
+Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(pid_t)>& started) {
+  Command cmd;
+  cmd.argv.push_back(bin_.path.string());
+  cmd.argv.insert(cmd.argv.end(), inv.args.begin(), inv.args.end());
+  cmd.env = inv.env;
+  cmd.hold = true;
+  // criu's own stdout/stderr (rarely used: it logs to the log file) go beside the log.
+  cmd.stdout_file = inv.log.string() + ".out";
+  cmd.stderr_file = "=stdout";
+  auto t0 = Clock::now();
+  Child child = GPUCR_TRY(spawn(cmd));
+  if (started) started(child.pid());
+  child.release();
+  Outcome out;
+  out.status = child.wait();
+  out.elapsed = Clock::now() - t0;
+  if (auto text = read_file(inv.log)) out.error_lines = error_lines(*text);
+  if (out.error_lines.empty()) {
+    if (auto text = read_file(inv.log.string() + ".out"); text && !trim(*text).empty()) {
+      for (const auto& l : split(trim(*text), '\n')) {
+        if (out.error_lines.size() < 20) out.error_lines.push_back(l);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace gpucr::criu

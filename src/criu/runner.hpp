@@ -1,0 +1,48 @@
+// The criu runner seam: execs criu (argv vector, never a shell), keeps its log, and reports
+// the exit status and the Error lines of the log. Fake: tests/unit/fake_criu.hpp.
+#pragma once
+
+#include "criu/locate.hpp"
+#include "util/subprocess.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+
+namespace gpucr::criu {
+
+struct Invocation {
+  std::vector<std::string> args;             // after the program name, e.g. dump_args(...)
+  std::filesystem::path log;                 // where criu's log ends up (work dir + log name)
+  std::map<std::string, std::string> env;    // extra environment (action scripts read it)
+};
+
+struct Outcome {
+  ExitStatus status;
+  std::vector<std::string> error_lines;      // "Error (...)" lines of the log, at most 20
+  std::chrono::nanoseconds elapsed{};
+};
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual const Binary& binary() const = 0;
+  // Runs criu to the end. `started` gets criu's pid after fork and before exec, so the caller
+  // can record it (crash recovery waits for that pid) before criu does anything.
+  virtual Result<Outcome> run(const Invocation& inv, const std::function<void(pid_t)>& started) = 0;
+};
+
+class ExecRunner : public Runner {
+ public:
+  explicit ExecRunner(Binary bin) : bin_(std::move(bin)) {}
+  const Binary& binary() const override { return bin_; }
+  Result<Outcome> run(const Invocation& inv, const std::function<void(pid_t)>& started) override;
+
+ private:
+  Binary bin_;
+};
+
+// The "Error (file:line): message" lines of a criu log, without the timestamp prefix.
+std::vector<std::string> error_lines(std::string_view log, size_t max = 20);
+
+}  // namespace gpucr::criu

@@ -1,0 +1,30 @@
+// Small string helpers.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gpucr {
+
+std::vector<std::string> split(std::string_view s, char sep);
+// Splits on runs of spaces and tabs; no empty fields.
+std::vector<std::string> split_ws(std::string_view s);
+std::string_view trim(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Whole-string decimal integer; `what` names the value in the error.
+Result<long long> parse_int(std::string_view s, std::string_view what);
+
+// "1.234s", "56ms", "2m03s".
+std::string format_duration(std::chrono::nanoseconds d);
+// "1.5 GiB", "12.0 MiB", "512 B".
+std::string format_bytes(std::uint64_t bytes);
+// Parses "123", "4K", "16M", "2G", "1T" (powers of 1024).
+Result<std::uint64_t> parse_size(std::string_view s, std::string_view what);
+
+}  // namespace gpucr
