@@ -12,7 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler
   libdrm-dev libgtest-dev libgmock-dev
   runc podman containerd iptables busybox-static uidmap
-  python3 procps psmisc file
+  python3 python3-pytest procps psmisc file
 )
 
 missing=()

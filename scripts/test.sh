@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Quick start 2: installs what is missing, then runs the whole test suite:
+#   1. warning-clean build (-Wall -Wextra -Werror) and the unit tests;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the integration tests (pytest) against the real binary, with real criu, runc, podman,
+#      containerd and cgroups. They need root. With GPUCR_REQUIRE_ALL=1 (set by .ci/run) a test
+#      whose requirement is missing fails instead of skipping.
+# Arguments are passed to pytest (e.g. -k restore).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== build (-Werror) and unit tests"
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$(nproc)"
+
+echo "== unit tests under ASan + UBSan"
+BUILD_DIR=build-asan BUILD_TYPE=Debug NINJA_TARGETS=gpucr_unit_tests scripts/build.sh -DGPUCR_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-asan/tests/unit/gpucr_unit_tests --gtest_brief=1
+
+echo "== integration tests"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "integration tests need root (criu, cgroups, containers)" >&2
+  exit 1
+fi
+GPUCR_BUILD_DIR="$PWD/build" python3 -m pytest -ra -p no:cacheprovider tests/integration "$@"
