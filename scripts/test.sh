@@ -5,7 +5,8 @@
 #   3. the integration tests (pytest) against the real binary, with real criu, runc, podman,
 #      containerd and cgroups. They need root. With GPUCR_REQUIRE_ALL=1 (set by .ci/run) a test
 #      whose requirement is missing fails instead of skipping.
-# Arguments are passed to pytest (e.g. -k restore).
+# Arguments are passed to pytest (e.g. -k restore). Debian's python3 (with python3-pytest) is used
+# explicitly: a python3 earlier in PATH (pyenv, a venv) may lack pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -24,4 +25,4 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "integration tests need root (criu, cgroups, containers)" >&2
   exit 1
 fi
-GPUCR_BUILD_DIR="$PWD/build" python3 -m pytest -ra -p no:cacheprovider tests/integration "$@"
+GPUCR_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -ra -p no:cacheprovider tests/integration "$@"
