@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "core/criu_hook.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 #include "version.hpp"
@@ -42,6 +43,10 @@ const char* kFooter = R"(Exit codes:
 }  // namespace
 
 int run(int argc, char** argv) {
+  if (is_criu_action_hook(argc)) {  // criu runs gpucr as its action script (core/criu_hook.hpp)
+    proc::ProcFs procs;
+    return run_criu_action_hook(procs);
+  }
   CLI::App app{"gpucr: checkpoint and restore of processes and containers that use GPUs, around criu", "gpucr"};
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -58,6 +63,8 @@ int run(int argc, char** argv) {
   add_check(app, action);
   add_demo(app, action);
   add_version(app, action);
+  add_recover(app, action);
+  add_internal(app, action);
 
   try {
     try {

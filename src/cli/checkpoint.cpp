@@ -7,9 +7,11 @@
 
 namespace gpucr::cli {
 
-static int run_checkpoint(const CheckpointCommand& cmd) {
+static int run_checkpoint(CheckpointCommand& cmd) {
+  if (auto st = apply_cuda_flags(cmd.cuda, cmd.core.cuda); !st) return print_error(st.error());
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
+  recover_abandoned((*rh)->host());
   CheckpointReport r = checkpoint(cmd.core, (*rh)->host());
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"image_dir", r.image_dir.string()},
@@ -17,9 +19,11 @@ static int run_checkpoint(const CheckpointCommand& cmd) {
                        {"phases", phases_json(r.phases)}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     doc["processes"] = r.manifest.processes_size();
+    doc["cuda"] = r.cuda_report;
     print_json(doc);
     return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
   }
+  for (const auto& line : r.cuda_report) std::fprintf(r.status ? stdout : stderr, "  CUDA %s\n", line.c_str());
   if (!r.status) return print_error(r.status.error());
   std::printf("checkpointed pid %d (%d processes) into %s: %s%s\n", cmd.core.pid, r.manifest.processes_size(),
               r.image_dir.c_str(), format_bytes(r.image_bytes).c_str(),
@@ -44,6 +48,8 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   sub->add_flag("--file-locks", o.criu_flags.file_locks, "Checkpoint file locks");
   sub->add_option("--timeout", o.timeout_s, "Seconds criu may spend freezing the tree (criu --timeout)")
       ->check(CLI::Range(1, 86400));
+  add_cuda_flags(sub, cmd->cuda, o.cuda, /*lock=*/true);
+  sub->add_flag("--force", o.cuda.force, "Checkpoint despite the host-memory, MIG and MPS preflight refusals");
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });

@@ -3,6 +3,7 @@
 // calls the core and returns the exit code. Tests parse argv and look at the structs.
 #pragma once
 
+#include "cli/cuda_flags.hpp"
 #include "core/checkpoint.hpp"
 #include "core/restore.hpp"
 
@@ -18,12 +19,14 @@ using Action = std::function<int()>;
 
 struct CheckpointCommand {
   CheckpointOptions core;
+  CudaFlags cuda;
   std::optional<fs::path> criu;
   bool json = false;
 };
 
 struct RestoreCommand {
   RestoreOptions core;
+  CudaFlags cuda;
   std::optional<fs::path> criu;
   bool detach = false;
   double pid_wait_s = 10;
@@ -52,6 +55,14 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action);
 std::shared_ptr<InspectCommand> add_inspect(CLI::App& app, Action& action);
 std::shared_ptr<CheckCommand> add_check(CLI::App& app, Action& action);
 std::shared_ptr<DemoCommand> add_demo(CLI::App& app, Action& action);
+
+struct RecoverCommand {
+  std::optional<fs::path> journal;  // default: every journal nobody is finishing
+  bool json = false;
+};
+std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action);
+// Hidden helpers gpucr runs itself: __cuda-call, __guardian.
+void add_internal(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
 
 // The whole command line: global options and every subcommand. `run` parses, runs the selected

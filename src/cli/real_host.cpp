@@ -5,11 +5,36 @@
 namespace gpucr::cli {
 
 RealHost::RealHost(criu::Binary bin)
-    : criu_(std::move(bin)), progress_(make_progress()), host_{procs_, criu_, *progress_} {}
+    : criu_(std::move(bin)),
+      progress_(make_progress()),
+      host_{procs_, criu_, *progress_, gpus_, cuda_backends_} {}
 
 Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag) {
   auto bin = GPUCR_TRY(criu::locate(criu_flag));
   return std::unique_ptr<RealHost>(new RealHost(std::move(bin)));
+}
+
+RecoverDeps make_recover_deps(const proc::ProcessTable& procs, cuda::BackendFactory& factory) {
+  RecoverDeps deps{procs, {}, {}};
+  deps.backend = [&factory](const JournalData& d) {
+    auto choice = d.backend == "tool" ? cuda::BackendChoice::tool : cuda::BackendChoice::api;
+    std::optional<fs::path> tool;
+    if (!d.tool.empty()) tool = d.tool;
+    return factory.make(choice, tool);
+  };
+  return deps;
+}
+
+void recover_abandoned(Host& host) {
+  auto stale = stale_journals(host.procs);
+  if (stale.empty()) return;
+  auto deps = make_recover_deps(host.procs, host.cuda_backends);
+  for (const auto& j : stale) {
+    host.progress.note("finishing an operation an earlier gpucr left unfinished: " + j.string());
+    auto rep = recover(j, deps);
+    for (const auto& l : rep.lines) host.progress.note(l);
+    if (!rep.status) print_error(rep.status.error());
+  }
 }
 
 }  // namespace gpucr::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/host.hpp"
+#include "core/recover.hpp"
 #include "util/file.hpp"
 
 #include <memory>
@@ -19,8 +20,16 @@ class RealHost {
   RealHost(criu::Binary bin);
   proc::ProcFs procs_;
   criu::ExecRunner criu_;
+  cuda::NvmlInventory gpus_;
+  cuda::RealBackendFactory cuda_backends_;
   std::unique_ptr<Progress> progress_;
   Host host_;
 };
+
+// Recovery with the real seams: the journal's backend through `factory`.
+RecoverDeps make_recover_deps(const proc::ProcessTable& procs, cuda::BackendFactory& factory);
+
+// Finishes operations whose gpucr and guardian both died (run before each checkpoint/restore).
+void recover_abandoned(Host& host);
 
 }  // namespace gpucr::cli

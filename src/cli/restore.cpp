@@ -7,20 +7,28 @@
 namespace gpucr::cli {
 
 static int run_restore(RestoreCommand& cmd) {
+  if (auto st = apply_cuda_flags(cmd.cuda, cmd.core.cuda); !st) return print_error(st.error());
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
+  recover_abandoned((*rh)->host());
   cmd.core.pid_wait = std::chrono::milliseconds(static_cast<long long>(cmd.pid_wait_s * 1000));
   RestoreReport r = restore(cmd.core, (*rh)->host());
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"root_pid", r.root_pid}, {"criu_log", r.criu_log.string()},
-                       {"phases", phases_json(r.phases)}};
+                       {"phases", phases_json(r.phases)}, {"cuda", r.cuda_report}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     print_json(doc);
   } else if (r.status) {
     std::printf("restored %s: root pid %d\n", cmd.core.image_dir.c_str(), r.root_pid);
+    for (const auto& line : r.cuda_report) std::printf("  CUDA %s\n", line.c_str());
     std::fputs(phase_table(r.phases).c_str(), stdout);
   }
-  if (!r.status) return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
+  if (!r.status) {
+    if (!cmd.json) {
+      for (const auto& line : r.cuda_report) std::fprintf(stderr, "  CUDA %s\n", line.c_str());
+    }
+    return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
+  }
   std::fflush(stdout);
   if (cmd.detach) return 0;
   return wait_for_tree(r.root_pid).shell_code();
@@ -43,6 +51,9 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_option("--pid-wait", cmd->pid_wait_s,
                   "Seconds to wait for the checkpointed pids to become free (default 10)")
       ->check(CLI::Range(0.0, 3600.0));
+  sub->add_option("--device-map", o.device_map,
+                  "Move CUDA processes to other GPUs: OLD=NEW[,...], UUIDs or indices (completed to a full map)");
+  add_cuda_flags(sub, cmd->cuda, o.cuda, /*lock=*/false);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });

@@ -1,8 +1,13 @@
 #include "core/checkpoint.hpp"
 
+#include "core/criu_hook.hpp"
+#include "core/cuda_checkpoint.hpp"
+#include "core/guardian.hpp"
+#include "core/journal.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
 #include "util/log.hpp"
+#include "util/signals.hpp"
 #include "util/strings.hpp"
 #include "version.hpp"
 
@@ -25,20 +30,36 @@ namespace {
 class CheckpointRun {
  public:
   CheckpointRun(const CheckpointOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)), cuda_(o.cuda, h) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate_target(); });
-    phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("discover processes", [&] { return discover_processes(); });
+    phases_.step("arm recovery", [&] { return arm_recovery(); });
+    phases_.step("find CUDA processes", [&] { return cuda_.classify(); });
+    phases_.step("preflight", [&] { return cuda_.preflight(opts_.image_dir, tree_rss()); });
+    phases_.step("prepare image dir", [&] { return prepare_dirs(); });
+    phases_.step("gpu lock", [&] { return journaled("gpu lock", [&] { return cuda_.lock_all(); }); });
+    phases_.step("gpu checkpoint", [&] { return journaled("gpu checkpoint", [&] { return cuda_.checkpoint_all(); }); });
     phases_.step("criu dump", [&] { return criu_dump(); }, [&] { return image_size_detail(); });
-    phases_.step("write manifest", [&] { return write_manifest_phase(); });
+    phases_.always("write manifest", [&] { return dumped_ ? write_manifest_phase() : Status{}; });
+    phases_.always("gpu settle", [&] { return settle(); });
+    phases_.always("finish journal", [&] { return finish_journal(); });
     return report();
   }
 
  private:
   Status validate_target() {
     root_ = GPUCR_TRY(validate_root(host_.procs, opts_.pid));
+    // Refuse a used image directory now, before anything changes; it is created later.
+    if (fs::exists(opts_.image_dir)) {
+      if (!fs::is_directory(opts_.image_dir)) {
+        return fail(Error(opts_.image_dir.string() + " exists and is not a directory", Exit::bad_input));
+      }
+      if (!list_dir(opts_.image_dir).value_or(std::vector<std::string>{"?"}).empty()) {
+        GPUCR_TRY(make_private_dir(opts_.image_dir, /*must_be_empty=*/true));  // its error names the entries
+      }
+    }
     if (::geteuid() != 0) {
       return fail(Error("checkpointing pid " + std::to_string(opts_.pid) + " needs root privileges", Exit::not_permitted)
                       .with_hint("run gpucr as root (criu needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE)"));
@@ -54,9 +75,35 @@ class CheckpointRun {
 
   Status discover_processes() {
     tree_ = GPUCR_TRY(discover_tree(host_.procs, opts_.pid));
-    log::info("process tree of pid " + std::to_string(opts_.pid) + ": " + std::to_string(tree_.size()) +
-              " processes");
+    log::info("process tree of pid " + std::to_string(opts_.pid) + ": " + std::to_string(tree_.size()) + " processes");
+    cuda_.find_candidates(tree_);
     return {};
+  }
+
+  // Before the first state change (thaw, lock): the journal and the guardian that finishes the
+  // operation if gpucr dies. Not needed for trees without GPU processes.
+  Status arm_recovery() {
+    if (!cuda_.has_candidates()) return {};
+    journal_ = GPUCR_TRY(Journal::create("checkpoint", host_.procs));
+    guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
+    return {};
+  }
+
+  // Records the CUDA processes and the phase in the journal before running `fn`.
+  Status journaled(const std::string& phase, const std::function<Status()>& fn) {
+    if (cuda_.empty()) return {};
+    if (journal_) {
+      journal_->data().phase = phase;
+      cuda_.journal(journal_->data());
+      GPUCR_TRY(journal_->save());
+    }
+    return fn();
+  }
+
+  std::uint64_t tree_rss() const {
+    std::uint64_t rss = 0;
+    for (const auto& p : tree_) rss += p.rss_bytes;
+    return rss;
   }
 
   Status criu_dump() {
@@ -67,8 +114,16 @@ class CheckpointRun {
     f.work_dir = work_dir_;
     f.leave_running = opts_.leave_running;
     f.timeout_s = opts_.timeout_s;
-    criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, {}));
+    criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}, {}};
+    if (journal_) {
+      // The post-dump hook refuses to let criu kill a tree gpucr has abandoned.
+      f.action_script = GPUCR_TRY(action_script_path());
+      inv.args = criu::dump_args(f);
+      inv.env[kJournalEnv] = journal_->path().string();
+      journal_->data().phase = "criu dump";
+      inv.tick = [&] { propagate_cancel(); };
+    }
+    auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -76,7 +131,22 @@ class CheckpointRun {
                (opts_.leave_running ? "" : "; the process tree was resumed and keeps running");
       return fail(std::move(e));
     }
+    dumped_ = true;
     return {};
+  }
+
+  void record_criu(pid_t pid) {
+    if (!journal_) return;
+    auto info = host_.procs.info(pid);
+    journal_->data().criu = proc::ProcessId{pid, info ? info->start_time : 0};
+    if (auto st = journal_->save(); !st) log::warn(st.error().what);
+  }
+
+  // SIGINT/SIGTERM/SIGHUP while criu runs: tell the post-dump hook to fail the dump.
+  void propagate_cancel() {
+    if (!signals::cancel_requested() || journal_->data().cancel) return;
+    journal_->data().cancel = true;
+    if (auto st = journal_->save(); !st) log::warn(st.error().what);
   }
 
   Status write_manifest_phase() {
@@ -88,6 +158,23 @@ class CheckpointRun {
     }
     fill_manifest();
     return write_manifest(opts_.image_dir, manifest_);
+  }
+
+  Status settle() {
+    if (cuda_.empty() || (dumped_ && !opts_.leave_running)) return {};
+    if (journal_) {
+      journal_->data().phase = "gpu settle";
+      (void)journal_->save();
+    }
+    return cuda_.rollback();
+  }
+
+  Status finish_journal() {
+    if (!journal_) return {};
+    bool incomplete = phases_.failed() && phases_.result().error().exit == Exit::rollback_incomplete;
+    if (!incomplete) journal_->finish();  // otherwise keep it for `gpucr recover`
+    guardian_.release();
+    return {};
   }
 
   void fill_manifest() {
@@ -109,6 +196,7 @@ class CheckpointRun {
     flags->set_shell_job(opts_.criu_flags.shell_job);
     flags->set_ext_unix_sk(opts_.criu_flags.ext_unix_sk);
     flags->set_file_locks(opts_.criu_flags.file_locks);
+    cuda_.record(manifest_);
     // Timings of every phase so far; "write manifest" itself is not in the file.
     record_phases(phases_.timings(), manifest_.mutable_phases());
   }
@@ -126,6 +214,7 @@ class CheckpointRun {
     r.image_dir = opts_.image_dir;
     r.criu_log = work_dir_ / criu::kDumpLog;
     r.image_bytes = dir_size(opts_.image_dir).value_or(0);
+    r.cuda_report = cuda_.report_lines();
     return r;
   }
 
@@ -133,8 +222,12 @@ class CheckpointRun {
   Host& host_;
   Phases phases_;
   fs::path work_dir_;
+  CudaCheckpoint cuda_;
   proc::ProcInfo root_;
   std::vector<proc::ProcInfo> tree_;
+  std::optional<Journal> journal_;
+  Guardian guardian_;
+  bool dumped_ = false;
   pb::Manifest manifest_;
 };
 

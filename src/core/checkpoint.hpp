@@ -1,6 +1,7 @@
 // Checkpoint of a process tree: the driver behind `gpucr checkpoint`.
 #pragma once
 
+#include "core/cuda_process.hpp"
 #include "core/host.hpp"
 #include "core/phases.hpp"
 #include "criu/args.hpp"
@@ -18,6 +19,7 @@ struct CheckpointOptions {
   bool leave_running = false;
   std::optional<int> timeout_s;      // criu --timeout
   criu::CommonFlags criu_flags;      // --tcp-established, --shell-job, --ext-unix-sk, --file-locks
+  CudaOptions cuda;
 };
 
 struct CheckpointReport {
@@ -27,6 +29,7 @@ struct CheckpointReport {
   fs::path image_dir;
   fs::path criu_log;
   std::uint64_t image_bytes = 0;
+  std::vector<std::string> cuda_report;  // one line per CUDA process: what happened to it
 };
 
 CheckpointReport checkpoint(const CheckpointOptions& opts, Host& host);

@@ -1,9 +1,11 @@
 // The seams a checkpoint or restore driver works through. The CLI fills this with the real
-// implementations; unit tests fill it with fakes (tests/unit/fakes.hpp).
+// implementations (cli/real_host.cpp); unit tests fill it with fakes (tests/unit/fakes.hpp).
 #pragma once
 
 #include "core/progress.hpp"
 #include "criu/runner.hpp"
+#include "gpu/cuda/inventory.hpp"
+#include "gpu/cuda/select.hpp"
 #include "proc/process_table.hpp"
 
 namespace gpucr {
@@ -12,6 +14,9 @@ struct Host {
   proc::ProcessTable& procs;
   criu::Runner& criu;
   Progress& progress;
+  cuda::GpuInventory& gpus;
+  cuda::BackendFactory& cuda_backends;
+  std::string self_exe = "/proc/self/exe";  // runs gpucr's helpers: __cuda-call, __guardian
 };
 
 }  // namespace gpucr

@@ -1,5 +1,8 @@
 #include "core/restore.hpp"
 
+#include "core/cuda_restore.hpp"
+#include "core/guardian.hpp"
+#include "core/journal.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "criu/inventory.hpp"
@@ -21,13 +24,23 @@ namespace {
 class RestoreRun {
  public:
   RestoreRun(const RestoreOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o),
+        host_(h),
+        phases_(h.progress),
+        work_dir_(o.work_dir.value_or(o.image_dir)),
+        cuda_(o.cuda, h, o.device_map) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
+    phases_.step("plan GPU restore", [&] { return cuda_.plan(manifest_); });
+    phases_.step("arm recovery", [&] { return arm_recovery(); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
     phases_.step("criu restore", [&] { return criu_restore(); });
+    phases_.step("find restored processes", [&] { return cuda_.find_restored(root_pid_); });
+    phases_.step("gpu restore", [&] { return journaled("gpu restore", [&] { return cuda_.restore_all(); }); });
+    phases_.step("gpu unlock", [&] { return journaled("gpu unlock", [&] { return cuda_.unlock_all(); }); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
+    phases_.always("finish", [&] { return finish(); });
     return report();
   }
 
@@ -52,6 +65,51 @@ class RestoreRun {
 
   Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, opts_.pid_wait); }
 
+  // The restored CUDA processes come back CHECKPOINTED: if gpucr dies before they run again,
+  // the guardian restores and unlocks them.
+  Status arm_recovery() {
+    if (cuda_.empty()) return {};
+    journal_ = GPUCR_TRY(Journal::create("restore", host_.procs));
+    journal_->data().restore_pidfile = (work_dir_ / "restore.pid").string();
+    cuda_.journal(journal_->data());
+    GPUCR_TRY(journal_->save());
+    guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
+    return {};
+  }
+
+  Status journaled(const std::string& phase, const std::function<Status()>& fn) {
+    if (journal_) {
+      journal_->data().phase = phase;
+      cuda_.journal(journal_->data());
+      GPUCR_TRY(journal_->save());
+    }
+    return fn();
+  }
+
+  // A restore is all or nothing: when a step after criu failed, the restored tree is killed
+  // (the images stay, for another try, e.g. with a corrected --device-map).
+  Status finish() {
+    if (phases_.failed() && root_pid_ > 0) {
+      for (pid_t p : restored_pids()) ::kill(p, SIGKILL);
+      int ws;
+      ::waitpid(root_pid_, &ws, 0);
+      host_.progress.note("killed the restored tree (pid " + std::to_string(root_pid_) +
+                          "): its GPU state could not be restored; the images are unchanged");
+      root_pid_ = 0;
+    }
+    if (journal_) journal_->finish();
+    guardian_.release();
+    return {};
+  }
+
+  std::vector<pid_t> restored_pids() const {
+    std::vector<pid_t> out = {root_pid_};
+    if (auto tree = proc::process_tree(host_.procs, root_pid_)) {
+      for (const auto& p : *tree) out.push_back(p.pid);
+    }
+    return out;
+  }
+
   criu::RestoreFlags restore_flags() const {
     criu::RestoreFlags f;
     static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
@@ -71,8 +129,8 @@ class RestoreRun {
   Status criu_restore() {
     criu::RestoreFlags f = restore_flags();
     ::unlink(f.pidfile->c_str());
-    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, {}));
+    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, {}, {}};
+    auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
     if (!out.status.success()) {
       Error e("criu restore of " + opts_.image_dir.string() + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -83,6 +141,13 @@ class RestoreRun {
     root_pid_ = static_cast<pid_t>(GPUCR_TRY(parse_int(trim(text), "restored root pid")));
     log::info("restored tree root: pid " + std::to_string(root_pid_));
     return {};
+  }
+
+  void record_criu(pid_t pid) {
+    if (!journal_) return;
+    auto info = host_.procs.info(pid);
+    journal_->data().criu = proc::ProcessId{pid, info ? info->start_time : 0};
+    if (auto st = journal_->save(); !st) log::warn(st.error().what);
   }
 
   Status write_pid_file() {
@@ -97,6 +162,7 @@ class RestoreRun {
     r.manifest = manifest_;
     r.root_pid = root_pid_;
     r.criu_log = work_dir_ / criu::kRestoreLog;
+    r.cuda_report = cuda_.report_lines();
     return r;
   }
 
@@ -107,6 +173,9 @@ class RestoreRun {
   std::optional<pb::Manifest> manifest_;
   std::vector<pid_t> pids_;
   pid_t root_pid_ = 0;
+  CudaRestore cuda_;
+  std::optional<Journal> journal_;
+  Guardian guardian_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Restore of a checkpointed process tree: the driver behind `gpucr restore`.
 #pragma once
 
+#include "core/cuda_process.hpp"
 #include "core/host.hpp"
 #include "core/phases.hpp"
 #include "criu/args.hpp"
@@ -17,6 +18,8 @@ struct RestoreOptions {
   std::optional<fs::path> pid_file;          // written with the restored root's host pid
   criu::CommonFlags criu_flags;              // or-ed with the flags the checkpoint used
   std::chrono::milliseconds pid_wait{10000}; // how long dumped pids may stay in use
+  CudaOptions cuda;
+  std::optional<std::string> device_map;     // --device-map OLD=NEW[,...]
 };
 
 struct RestoreReport {
@@ -25,6 +28,7 @@ struct RestoreReport {
   std::optional<pb::Manifest> manifest;      // absent for images not written by gpucr
   pid_t root_pid = 0;                        // host pid of the restored root; a child of gpucr
   fs::path criu_log;
+  std::vector<std::string> cuda_report;      // one line per CUDA process
 };
 
 RestoreReport restore(const RestoreOptions& opts, Host& host);

@@ -41,7 +41,13 @@ Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(
   if (started) started(child.pid());
   child.release();
   Outcome out;
-  out.status = child.wait();
+  for (;;) {
+    if (auto st = child.wait_until(Clock::now() + std::chrono::milliseconds(200))) {
+      out.status = *st;
+      break;
+    }
+    if (inv.tick) inv.tick();
+  }
   out.elapsed = Clock::now() - t0;
   if (auto text = read_file(inv.log)) out.error_lines = error_lines(*text);
   if (out.error_lines.empty()) {

@@ -15,6 +15,7 @@ struct Invocation {
   std::vector<std::string> args;             // after the program name, e.g. dump_args(...)
   std::filesystem::path log;                 // where criu's log ends up (work dir + log name)
   std::map<std::string, std::string> env;    // extra environment (action scripts read it)
+  std::function<void()> tick;                // called about every 200 ms while criu runs
 };
 
 struct Outcome {

@@ -34,6 +34,7 @@ Status parse_stat(std::string_view stat, ProcInfo& out) {
 
 Status parse_status(std::string_view status, ProcInfo& out) {
   for (const auto& line : split(status, '\n')) {
+    if (line.rfind("VmRSS:", 0) == 0) out.rss_bytes = std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
     if (line.rfind("NSpid:", 0) == 0) {
       out.nspid.clear();
       for (const auto& tok : split_ws(std::string_view(line).substr(6))) {
@@ -135,6 +136,16 @@ Result<std::string> ProcFs::pid_namespace(pid_t pid) const {
   ssize_t len = ::readlink(path(pid, "ns/pid").c_str(), buf, sizeof buf - 1);
   if (len < 0) return fail(sys_error("cannot read the pid namespace of pid " + std::to_string(pid), errno));
   return std::string(buf, static_cast<size_t>(len));
+}
+
+Result<std::uint64_t> ProcessTable::mem_available() const {
+  auto text = GPUCR_TRY(read_file("/proc/meminfo"));
+  for (const auto& line : split(text, '\n')) {
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      return std::strtoull(line.c_str() + 13, nullptr, 10) * 1024;  // "MemAvailable:  123 kB"
+    }
+  }
+  return fail(Error("/proc/meminfo has no MemAvailable line", Exit::internal));
 }
 
 bool ProcessTable::alive(const ProcessId& id) const {

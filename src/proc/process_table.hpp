@@ -22,6 +22,7 @@ struct ProcInfo {
   std::uint64_t start_time = 0;     // clock ticks after boot; with pid, identifies a process
   int threads = 1;
   std::vector<pid_t> nspid;         // outermost (this namespace) first, innermost last
+  std::uint64_t rss_bytes = 0;      // VmRSS
 };
 
 struct FdEntry {
@@ -49,6 +50,9 @@ class ProcessTable {
   virtual Result<std::string> cgroup(pid_t pid) const = 0;
   // Identity of the pid namespace the process lives in (readlink of /proc/PID/ns/pid).
   virtual Result<std::string> pid_namespace(pid_t pid) const = 0;
+
+  // MemAvailable from /proc/meminfo, in bytes (fakes override it).
+  virtual Result<std::uint64_t> mem_available() const;
 
   // True when `id` still names the same live (non-zombie) process.
   bool alive(const ProcessId& id) const;

@@ -1,0 +1,45 @@
+// Hidden subcommands gpucr runs itself (not for users): `__cuda-call` (one driver call in a
+// killable child) and `__guardian` (finishes an operation if gpucr dies).
+#include "cli/commands.hpp"
+#include "cli/real_host.hpp"
+#include "core/guardian.hpp"
+#include "gpu/cuda/checkpointer.hpp"
+
+namespace gpucr::cli {
+
+void add_internal(CLI::App& app, Action& action) {
+  struct CallArgs {
+    std::string op;
+    pid_t pid = 0;
+    unsigned timeout_ms = 10000;
+    std::string map;
+  };
+  auto call = std::make_shared<CallArgs>();
+  auto* c = app.add_subcommand("__cuda-call", "internal: one CUDA driver call")->group("");
+  c->add_option("op", call->op)->required();
+  c->add_option("--pid", call->pid);
+  c->add_option("--timeout-ms", call->timeout_ms);
+  c->add_option("--map", call->map);
+  c->callback([call, &action] {
+    action = [call] { return cuda::run_helper(call->op, call->pid, call->timeout_ms, call->map); };
+  });
+
+  struct GuardArgs {
+    fs::path journal;
+    int fd = -1;
+  };
+  auto guard = std::make_shared<GuardArgs>();
+  auto* g = app.add_subcommand("__guardian", "internal: finishes an operation if gpucr dies")->group("");
+  g->add_option("--journal", guard->journal)->required();
+  g->add_option("--fd", guard->fd)->required();
+  g->callback([guard, &action] {
+    action = [guard] {
+      proc::ProcFs procs;
+      cuda::RealBackendFactory factory;
+      auto deps = make_recover_deps(procs, factory);
+      return run_guardian(guard->journal, guard->fd, deps);
+    };
+  });
+}
+
+}  // namespace gpucr::cli

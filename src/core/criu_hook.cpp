@@ -1,0 +1,47 @@
+#include "core/criu_hook.hpp"
+
+#include "core/journal.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace gpucr {
+
+bool is_criu_action_hook(int argc) { return argc == 1 && std::getenv("CRTOOLS_SCRIPT_ACTION") != nullptr; }
+
+int run_criu_action_hook(const proc::ProcessTable& procs) {
+  const char* action = std::getenv("CRTOOLS_SCRIPT_ACTION");
+  const char* journal = std::getenv(kJournalEnv);
+  if (!action || std::strcmp(action, "post-dump") != 0 || !journal) return 0;
+  auto d = load_journal(journal);
+  const char* why = nullptr;
+  if (!d) {
+    why = "its journal is gone or unreadable";
+  } else if (!procs.alive(d->owner)) {
+    why = "gpucr is no longer running";
+  } else if (d->cancel) {
+    why = "gpucr was asked to stop";
+  }
+  if (!why) return 0;
+  std::fprintf(stderr, "gpucr post-dump hook: abandoning the dump (%s); criu resumes the tasks\n", why);
+  return 1;
+}
+
+Result<fs::path> action_script_path() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return fail(sys_error("cannot read /proc/self/exe", ec.value()));
+  for (char c : self.string()) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::strchr("/._+-", c) != nullptr;
+    if (!plain) {
+      return fail(Error("gpucr's path " + self.string() + " has characters criu's action-script shell would interpret",
+                        Exit::failed)
+                      .with_hint("install gpucr under a plain path such as /usr/local/bin/gpucr"));
+    }
+  }
+  return self;
+}
+
+}  // namespace gpucr

@@ -1,0 +1,27 @@
+// gpucr as criu's action script, so a dump can't complete (and kill the tree) for an operation
+// gpucr has abandoned.
+//
+// When CUDA processes are involved, gpucr runs `criu dump --action-script <gpucr binary>` with
+// GPUCR_JOURNAL=<journal> in criu's environment. criu runs the script (through `sh -c PATH`, so
+// the path must be plain) for each action with CRTOOLS_SCRIPT_ACTION set; gpucr started with no
+// arguments and that variable set acts as the hook. At "post-dump" (the tasks are dumped and
+// still frozen) it fails when gpucr is gone or was asked to stop (SIGINT/SIGTERM/SIGHUP): criu
+// then resumes the tasks instead of killing them, and the guardian or gpucr returns their GPU
+// state. Every other action succeeds without doing anything.
+#pragma once
+
+#include "proc/process_table.hpp"
+#include "util/file.hpp"
+
+namespace gpucr {
+
+inline constexpr const char* kJournalEnv = "GPUCR_JOURNAL";
+
+// True when this process was started by criu as an action script.
+bool is_criu_action_hook(int argc);
+int run_criu_action_hook(const proc::ProcessTable& procs);
+
+// The path of the running gpucr binary, when it is safe to hand to `sh -c`.
+Result<fs::path> action_script_path();
+
+}  // namespace gpucr

@@ -1,0 +1,119 @@
+#include "core/cuda_restore.hpp"
+
+#include "util/strings.hpp"
+
+#include <set>
+
+namespace gpucr {
+
+using cuda::State;
+using cuda::Step;
+
+Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
+  if (!manifest || manifest->cuda_processes_size() == 0) {
+    if (user_map_) return fail(Error("--device-map given, but the image holds no CUDA state", Exit::usage));
+    return {};
+  }
+  std::vector<cuda::Uuid> needed;
+  std::set<cuda::Uuid> seen;
+  for (const auto& rec : manifest->cuda_processes()) {
+    CudaProcess p;
+    p.info.pid = rec.pid();
+    p.info.comm = rec.comm();
+    auto initial = cuda::parse_state(rec.initial_state());
+    p.initial = initial.value_or(State::running);
+    p.now = State::checkpointed;
+    p.device_bytes = rec.device_memory_bytes();
+    for (const auto& u : rec.gpu_uuids()) {
+      auto uuid = GPUCR_TRY(cuda::parse_uuid(u));
+      p.gpus.push_back(uuid);
+      if (seen.insert(uuid).second) needed.push_back(uuid);
+    }
+    procs_.push_back(std::move(p));
+    nspids_.emplace_back(rec.nspid().begin(), rec.nspid().end());
+  }
+  auto backend = host_.cuda_backends.make(opts_.backend, opts_.tool);
+  if (!backend) {
+    Error e = std::move(backend).error();
+    e.what = "the image holds the GPU state of " + std::to_string(procs_.size()) +
+             " CUDA process(es), but " + e.what;
+    return fail(std::move(e));
+  }
+  backend_ = std::move(*backend);
+  std::vector<cuda::GpuInfo> old_gpus;
+  for (const auto& g : manifest->host_gpus()) {
+    cuda::GpuInfo info;
+    info.uuid = GPUCR_TRY(cuda::parse_uuid(g.uuid()));
+    info.name = g.name();
+    info.memory_bytes = g.memory_bytes();
+    info.minor = g.minor();
+    info.index = g.index();
+    old_gpus.push_back(std::move(info));
+  }
+  auto local = GPUCR_TRY(host_.gpus.gpus());
+  map_ = GPUCR_TRY(cuda::plan_device_map(old_gpus, needed, local, user_map_));
+  return {};
+}
+
+void CudaRestore::journal(JournalData& d) const {
+  d.backend = backend_ ? backend_->kind() : "";
+  if (auto* tool = dynamic_cast<const cuda::ToolBackend*>(backend_.get())) d.tool = tool->tool().string();
+  d.device_map = map_.describe();
+  d.processes.clear();
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    const auto& p = procs_[i];
+    proc::ProcessId id = found_ ? proc::ProcessId{p.info.pid, p.info.start_time} : proc::ProcessId{};
+    d.processes.push_back({id, nspids_[i], p.initial, p.device_bytes});
+  }
+}
+
+Status CudaRestore::find_restored(pid_t root) {
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    auto& p = procs_[i];
+    const auto& ns = nspids_[i];
+    pid_t host = p.info.pid;
+    if (ns.size() > 1) {  // in a pid namespace: its host pid changed
+      auto mapped = proc::host_pid_for_nspid(host_.procs, root, ns.back());
+      if (!mapped) {
+        return fail(Error("can't find restored CUDA process " + std::to_string(ns.back()) +
+                          " (pid in its namespace) of the tree rooted at pid " + std::to_string(root)));
+      }
+      host = *mapped;
+    }
+    auto info = host_.procs.info(host);
+    if (!info) {
+      return fail(Error("restored CUDA process pid " + std::to_string(host) + " (" + p.info.comm + ") is not running"));
+    }
+    p.info = *info;
+  }
+  found_ = true;
+  return {};
+}
+
+Status CudaRestore::restore_all() {
+  if (procs_.empty()) return {};
+  cuda::CallArgs args;
+  args.map = map_.pairs;
+  return run_step(*backend_, procs_, Step::restore, args, State::locked,
+                  [](const CudaProcess& p) { return p.initial != State::checkpointed; });
+}
+
+Status CudaRestore::unlock_all() {
+  if (procs_.empty()) return {};
+  return run_step(*backend_, procs_, Step::unlock, {}, State::running,
+                  [](const CudaProcess& p) { return p.initial == State::running && p.now == State::locked; });
+}
+
+std::vector<std::string> CudaRestore::report_lines() const {
+  std::vector<std::string> out;
+  for (const auto& p : procs_) {
+    std::vector<std::string> gpus;
+    for (const auto& g : p.gpus) gpus.push_back(g.str());
+    out.push_back(p.who() + ": " + cuda::to_string(p.now) + " (was " + cuda::to_string(p.initial) + " at checkpoint), " +
+                  format_bytes(p.device_bytes) + " on " + join(gpus, ",") + "; " + join(p.outcome, "; "));
+  }
+  if (!map_.pairs.empty()) out.push_back("GPU map: " + map_.describe());
+  return out;
+}
+
+}  // namespace gpucr

@@ -1,0 +1,46 @@
+// The CUDA side of a restore: before criu runs, check that a backend and the GPUs the image
+// needs are here (completing --device-map); after criu restored the tree, find each CUDA
+// process's new host pid through NSpid, then restore and unlock them all in parallel, each back
+// to the state it had at checkpoint time.
+#pragma once
+
+#include "core/cuda_process.hpp"
+#include "core/host.hpp"
+#include "core/journal.hpp"
+#include "gpu/cuda/device_map.hpp"
+#include "manifest.pb.h"
+
+#include <memory>
+
+namespace gpucr {
+
+class CudaRestore {
+ public:
+  CudaRestore(const CudaOptions& opts, Host& host, std::optional<std::string> device_map)
+      : opts_(opts), host_(host), user_map_(std::move(device_map)) {}
+
+  // Reads the manifest's CUDA records; needs a backend and the GPUs only when there are some.
+  Status plan(const std::optional<pb::Manifest>& manifest);
+  bool empty() const { return procs_.empty(); }
+  void journal(JournalData& d) const;
+  // Maps every CUDA process to its host pid in the restored tree rooted at `root`.
+  Status find_restored(pid_t root);
+  Status restore_all();
+  Status unlock_all();
+
+  const std::vector<CudaProcess>& processes() const { return procs_; }
+  const cuda::MapPlan& map() const { return map_; }
+  std::vector<std::string> report_lines() const;
+
+ private:
+  const CudaOptions& opts_;
+  Host& host_;
+  std::optional<std::string> user_map_;
+  std::unique_ptr<cuda::Checkpointer> backend_;
+  std::vector<CudaProcess> procs_;
+  std::vector<std::vector<pid_t>> nspids_;  // per process, as checkpointed
+  cuda::MapPlan map_;
+  bool found_ = false;  // host pids known (after find_restored)
+};
+
+}  // namespace gpucr

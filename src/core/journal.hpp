@@ -1,0 +1,81 @@
+// The operation journal: what gpucr has changed, so that nothing stays locked, checkpointed or
+// frozen if gpucr dies (SIGKILL, OOM kill) half-way.
+//
+// File: $GPUCR_RUN_DIR/ops/<id>.json (default /run/gpucr/ops; directories 0700), rewritten
+// atomically (temporary file + fsync + rename) before every state change. JSON document:
+//   {"version":1, "id", "op":"checkpoint"|"restore", "created_ms",
+//    "owner":{"pid","start_time"}, "guardian":{"pid","start_time"}|null,
+//    "phase": the phase running, "cancel": bool (SIGINT/SIGTERM/SIGHUP received),
+//    "criu":{"pid","start_time"}|null, "restore_pidfile": path|"" (restore: criu's pid file),
+//    "backend":"api"|"tool", "tool": path, "device_map": "OLD=NEW,..."|"",
+//    "processes":[{"pid","start_time","nspid":[...],"target":"running"|"locked"|"checkpointed",
+//                  "device_bytes"}],
+//    "freezer": freezer record or null}
+// "target" is the state each CUDA process must be in when the operation ends: its initial state
+// for a checkpoint (rollback), its state at checkpoint time for a restore (roll forward).
+// A restore's processes have pid 0 until criu has restored them; recovery then finds them from
+// the restored root (restore_pidfile) through their NSpid.
+//
+// Compatibility: readers refuse a newer "version"; the file lives only for one operation.
+#pragma once
+
+#include "gpu/cuda/types.hpp"
+#include "proc/process_table.hpp"
+#include "util/file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+namespace gpucr {
+
+struct JournalProcess {
+  proc::ProcessId id;               // pid 0: not known yet (restore before criu finished)
+  std::vector<pid_t> nspid;
+  cuda::State target = cuda::State::running;
+  std::uint64_t device_bytes = 0;   // sizes the deadlines of restore calls
+};
+
+struct JournalData {
+  std::string id;
+  std::string op;
+  std::int64_t created_ms = 0;
+  proc::ProcessId owner;
+  std::optional<proc::ProcessId> guardian;
+  std::string phase;
+  bool cancel = false;
+  std::optional<proc::ProcessId> criu;
+  std::string restore_pidfile;
+  std::string backend;
+  std::string tool;
+  std::string device_map;
+  std::vector<JournalProcess> processes;
+  nlohmann::json freezer;           // opaque to the journal: the freezer module's record
+};
+
+nlohmann::json to_json(const JournalData& d);
+Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string& name);
+
+// $GPUCR_RUN_DIR or /run/gpucr.
+fs::path run_dir();
+fs::path journal_dir();
+
+class Journal {
+ public:
+  // Creates a new journal file for `op` owned by this process.
+  static Result<Journal> create(const std::string& op, const proc::ProcessTable& procs);
+  JournalData& data() { return data_; }
+  const fs::path& path() const { return path_; }
+  Status save();
+  // The operation ended (whatever its outcome was handled): remove the file.
+  void finish();
+
+ private:
+  JournalData data_;
+  fs::path path_;
+};
+
+Result<JournalData> load_journal(const fs::path& path);
+std::vector<fs::path> list_journals();
+
+}  // namespace gpucr

@@ -1,0 +1,152 @@
+#include "core/recover.hpp"
+
+#include "gpu/cuda/deadlines.hpp"
+#include "util/parallel.hpp"
+#include "util/strings.hpp"
+
+#include <mutex>
+#include <thread>
+
+namespace gpucr {
+
+using cuda::State;
+using cuda::Step;
+
+Result<std::string> bring_to_state(cuda::Checkpointer& backend, pid_t pid, State target,
+                                   const std::vector<cuda::GpuPair>& map, std::uint64_t device_bytes) {
+  const std::string who = "pid " + std::to_string(pid);
+  auto call = [&](Step step) -> Result<cuda::Reply> {
+    cuda::CallArgs args;
+    args.map = map;
+    auto deadline = Clock::now() + cuda::call_budget(step, device_bytes, args.lock_timeout);
+    auto r = GPUCR_TRY(backend.call(step, pid, args, deadline));
+    if (!r.ok()) {
+      return fail(Error("CUDA " + std::string(cuda::to_string(step)) + " of " + who + " failed: " + r.error));
+    }
+    return r;
+  };
+  auto first = GPUCR_TRY(call(Step::get_state));
+  State st = first.state.value_or(State::failed);
+  std::string path = cuda::to_string(st);
+  for (int i = 0; i < 3 && st != target; ++i) {
+    if (st == State::checkpointed) {
+      GPUCR_TRY(call(Step::restore));
+      st = State::locked;
+    } else if (st == State::locked && target == State::running) {
+      GPUCR_TRY(call(Step::unlock));
+      st = State::running;
+    } else {
+      break;
+    }
+    path += std::string(" -> ") + cuda::to_string(st);
+  }
+  if (st != target) {
+    return fail(Error(who + " is " + cuda::to_string(st) + " and can't be brought back to " + cuda::to_string(target),
+                      Exit::rollback_incomplete));
+  }
+  return who + ": " + path;
+}
+
+namespace {
+
+void wait_for_criu(const proc::ProcessTable& procs, const std::optional<proc::ProcessId>& criu,
+                   std::vector<std::string>& lines) {
+  if (!criu || !procs.alive(*criu)) return;
+  lines.push_back("waiting for criu (pid " + std::to_string(criu->pid) + ") to finish");
+  while (procs.alive(*criu)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+// A restore's processes are known by NSpid until criu has restored them.
+void resolve_restored(const proc::ProcessTable& procs, JournalData& d) {
+  if (d.restore_pidfile.empty()) return;
+  auto text = read_file(d.restore_pidfile);
+  if (!text) return;
+  pid_t root = static_cast<pid_t>(std::atol(text->c_str()));
+  for (auto& p : d.processes) {
+    if (p.id.pid != 0 || p.nspid.empty()) continue;
+    if (auto host = proc::host_pid_for_nspid(procs, root, p.nspid.back())) {
+      if (auto info = procs.info(*host)) p.id = {*host, info->start_time};
+    }
+  }
+}
+
+Result<std::vector<cuda::GpuPair>> parse_map(const std::string& text) {
+  std::vector<cuda::GpuPair> map;
+  if (text.empty()) return map;
+  for (const auto& item : split(text, ',')) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) return fail(Error("bad device map in journal", Exit::bad_input));
+    map.push_back({GPUCR_TRY(cuda::parse_uuid(item.substr(0, eq))), GPUCR_TRY(cuda::parse_uuid(item.substr(eq + 1)))});
+  }
+  return map;
+}
+
+}  // namespace
+
+RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
+  RecoverReport rep;
+  auto loaded = load_journal(journal);
+  if (!loaded) {
+    rep.status = fail(std::move(loaded).error());
+    return rep;
+  }
+  JournalData d = std::move(*loaded);
+  rep.lines.push_back("recovering " + d.op + " " + d.id + " (phase: " + d.phase + ")");
+  wait_for_criu(deps.procs, d.criu, rep.lines);
+  resolve_restored(deps.procs, d);
+  bool frozen_record = !d.freezer.is_null() && deps.freezer;
+  if (frozen_record) {
+    if (auto st = deps.freezer(d.freezer, /*thaw=*/true); !st) rep.lines.push_back("thaw failed: " + st.error().what);
+  }
+  std::vector<std::string> failures;
+  std::mutex mu;
+  std::vector<const JournalProcess*> live;
+  for (const auto& p : d.processes) {
+    if (p.id.pid > 0 && deps.procs.alive(p.id)) {
+      live.push_back(&p);
+    } else {
+      rep.lines.push_back("pid " + std::to_string(p.id.pid) + ": gone, nothing to do");
+    }
+  }
+  if (!live.empty()) {
+    auto backend = deps.backend(d);
+    auto map = parse_map(d.device_map);
+    if (!backend || !map) {
+      failures.push_back(!backend ? backend.error().what : map.error().what);
+    } else {
+      parallel_for(live.size(), [&](size_t i) {
+        auto r = bring_to_state(**backend, live[i]->id.pid, live[i]->target, *map, live[i]->device_bytes);
+        std::lock_guard lock(mu);
+        (r ? rep.lines : failures).push_back(r ? *r : r.error().what);
+      });
+    }
+  }
+  if (frozen_record) {
+    if (auto st = deps.freezer(d.freezer, /*thaw=*/false); !st) failures.push_back(st.error().what);
+  }
+  if (failures.empty()) {
+    std::error_code ec;
+    fs::remove(journal, ec);
+    rep.lines.push_back("recovered: every process and cgroup is back in its intended state");
+    return rep;
+  }
+  Error e("recovery of " + journal.string() + " is incomplete", Exit::rollback_incomplete);
+  e.details = failures;
+  e.hint = "the journal was kept; fix the cause and run `gpucr recover` again";
+  rep.status = fail(std::move(e));
+  return rep;
+}
+
+std::vector<fs::path> stale_journals(const proc::ProcessTable& procs) {
+  std::vector<fs::path> out;
+  for (const auto& path : list_journals()) {
+    auto d = load_journal(path);
+    if (!d) continue;
+    bool owner = procs.alive(d->owner);
+    bool guardian = d->guardian && procs.alive(*d->guardian);
+    if (!owner && !guardian) out.push_back(path);
+  }
+  return out;
+}
+
+}  // namespace gpucr

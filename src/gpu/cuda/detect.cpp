@@ -1,0 +1,40 @@
+#include "gpu/cuda/detect.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace gpucr::cuda {
+
+static bool is_libcuda(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  return base.rfind("libcuda.so", 0) == 0;
+}
+
+std::vector<Candidate> find_candidates(const proc::ProcessTable& procs, const std::vector<proc::ProcInfo>& tree) {
+  std::vector<Candidate> out;
+  for (const auto& p : tree) {
+    Candidate c{p};
+    std::set<int> minors;
+    if (auto fds = procs.fds(p.pid)) {
+      for (const auto& fd : *fds) {
+        if (fd.target.rfind("/dev/nvidia", 0) != 0) continue;
+        c.device_fds = true;
+        std::string rest = fd.target.substr(11);
+        if (!rest.empty() && std::all_of(rest.begin(), rest.end(), ::isdigit)) minors.insert(std::stoi(rest));
+      }
+    }
+    if (auto maps = procs.mapped_files(p.pid)) {
+      for (const auto& m : *maps) {
+        c.libcuda = c.libcuda || is_libcuda(m);
+        c.uvm_mapped = c.uvm_mapped || m == "/dev/nvidia-uvm";
+      }
+    }
+    c.minors.assign(minors.begin(), minors.end());
+    if (c.device_fds || c.libcuda) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace gpucr::cuda

@@ -1,0 +1,26 @@
+// Finding the CUDA processes of a tree, cheaply, before asking the driver.
+//
+// A process is a candidate when it holds /dev/nvidia* file descriptors or maps libcuda. Only
+// candidates are ever passed to the driver (a state query confirms them); every other process is
+// never touched. A candidate whose state query says "not initialized" while it holds NVIDIA
+// device files has GPU resources without a CUDA context (a child forked without exec, an NVML-
+// only user): the driver can't checkpoint it and criu can't dump it, so gpucr refuses.
+#pragma once
+
+#include "proc/process_table.hpp"
+
+#include <vector>
+
+namespace gpucr::cuda {
+
+struct Candidate {
+  proc::ProcInfo info;
+  bool device_fds = false;          // holds /dev/nvidia* fds
+  bool libcuda = false;             // maps libcuda.so*
+  std::vector<int> minors;          // N of each /dev/nvidiaN it holds
+  bool uvm_mapped = false;          // maps /dev/nvidia-uvm (managed memory in use)
+};
+
+std::vector<Candidate> find_candidates(const proc::ProcessTable& procs, const std::vector<proc::ProcInfo>& tree);
+
+}  // namespace gpucr::cuda
