@@ -47,6 +47,8 @@ struct DemoCommand {
   std::optional<fs::path> criu;
   std::optional<fs::path> image_dir;  // default: a temporary directory, removed afterwards
   unsigned mib = 256;                 // memory the workload holds and verifies
+  std::string gpu = "auto";           // auto | on | off
+  unsigned gpu_mib = 1024;            // device memory the GPU workload holds
   bool json = false;
 };
 

@@ -70,7 +70,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   fs::create_directories(work);
 
   Command cmd{.argv = {opts.self_exe.string(), "__demo-workload", "--dir", work.string(), "--mib",
-                       std::to_string(opts.mib)},
+                       std::to_string(opts.mib), "--gpu-mib", std::to_string(opts.gpu_mib)},
               .stdout_file = work / "workload.log",
               .stderr_file = "=stdout",
               .new_session = true};
@@ -79,14 +79,19 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   r.original_pid = child->detach();
   Defer kill_original([&] { kill_and_reap(r.original_pid); });
   host.progress.note("started the demo workload: pid " + std::to_string(r.original_pid) + ", " +
-                     std::to_string(opts.mib) + " MiB of patterned memory, a child process and a thread");
-  if (!wait_status(work, 30s, [](const WorkloadStatus& s) { return s.counter >= 3; })) {
-    return fail_with(Error("the demo workload did not start counting within 30 s"));
+                     std::to_string(opts.mib) + " MiB of patterned memory" +
+                     (opts.gpu_mib ? " and " + std::to_string(opts.gpu_mib) + " MiB on GPU 0" : std::string()) +
+                     ", a child process and a thread");
+  if (!wait_status(work, 60s, [](const WorkloadStatus& s) { return s.counter >= 3; })) {
+    auto log = read_file(work / "workload.log").value_or("");
+    return fail_with(Error("the demo workload did not start counting within 60 s" +
+                           (log.empty() ? std::string() : ": " + std::string(trim(log)))));
   }
 
   CheckpointOptions co;
   co.pid = r.original_pid;
   co.image_dir = opts.image_dir.value_or(tmp / "images");
+  co.cuda = opts.cuda;
   auto t0 = std::chrono::steady_clock::now();
   r.checkpoint = checkpoint(co, host);
   if (!r.checkpoint.status) return fail_with(r.checkpoint.status.error());
@@ -96,6 +101,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
 
   RestoreOptions ro;
   ro.image_dir = co.image_dir;
+  ro.cuda = opts.cuda;
   r.restore = restore(ro, host);
   r.downtime = std::chrono::steady_clock::now() - t0;
   if (!r.restore.status) return fail_with(r.restore.status.error());

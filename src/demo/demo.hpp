@@ -11,6 +11,8 @@ struct DemoOptions {
   std::filesystem::path self_exe = "/proc/self/exe";  // the binary that runs __demo-workload
   std::optional<std::filesystem::path> image_dir;     // default: a temporary directory
   unsigned mib = 256;
+  unsigned gpu_mib = 0;                               // > 0: the workload uses GPU 0
+  CudaOptions cuda;
 };
 
 struct DemoReport {
@@ -19,6 +21,7 @@ struct DemoReport {
   pid_t restored_pid = 0;
   WorkloadStatus at_checkpoint;   // last status written before the dump
   WorkloadStatus after_restore;   // status once the restored tree has made progress
+  bool gpu = false;
   CheckpointReport checkpoint;
   RestoreReport restore;
   std::chrono::nanoseconds downtime{};  // checkpoint start to restored tree running

@@ -1,5 +1,7 @@
 #include "demo/workload.hpp"
 
+#include "demo/cuda_device.hpp"
+
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -31,7 +34,8 @@ std::uint64_t pattern(std::uint64_t i) { return (i + 1) * 0x9E3779B97F4A7C15ULL;
 
 }  // namespace
 
-int run_workload(const std::filesystem::path& dir, unsigned mib) {
+int run_workload(const std::filesystem::path& dir, unsigned mib, unsigned gpu_mib) {
+
   int to_child[2], from_child[2];
   if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) return 1;
   pid_t kid = ::fork();
@@ -44,6 +48,17 @@ int run_workload(const std::filesystem::path& dir, unsigned mib) {
   }
   ::close(to_child[0]);
   ::close(from_child[1]);
+  // CUDA only after the fork: a child forked from a CUDA process without exec would hold NVIDIA
+  // device files without a context, which the driver can't checkpoint.
+  std::optional<CudaDevice> gpu;
+  if (gpu_mib > 0) {
+    auto dev = CudaDevice::open(std::uint64_t{gpu_mib} << 20);
+    if (!dev) {
+      std::fprintf(stderr, "%s\n", dev.error().what.c_str());
+      return 1;
+    }
+    gpu = std::move(*dev);
+  }
 
   size_t words = static_cast<size_t>(mib) * (1u << 20) / sizeof(std::uint64_t);
   std::vector<std::uint64_t> mem(words);
@@ -63,13 +78,18 @@ int run_workload(const std::filesystem::path& dir, unsigned mib) {
   for (;;) {
     ++counter;
     for (size_t i = 0; i < words; ++i) corrupt += mem[i] != pattern(i);
+    if (gpu) {
+      auto bad = gpu->step(static_cast<std::uint32_t>(counter));
+      corrupt += bad ? *bad : 1;
+    }
     if (::write(to_child[1], &counter, sizeof counter) == sizeof counter) {
       std::uint64_t echo = 0;
       if (::read(from_child[0], &echo, sizeof echo) == sizeof echo && echo == counter) ++child;
     }
     std::string line = "counter=" + std::to_string(counter) + " child=" + std::to_string(child) +
                        " corrupt=" + std::to_string(corrupt) + " pid=" + std::to_string(::getpid()) +
-                       " bytes=" + std::to_string(words * sizeof(std::uint64_t)) + "\n";
+                       " bytes=" + std::to_string(words * sizeof(std::uint64_t)) +
+                       " gpu_bytes=" + std::to_string(gpu ? gpu->bytes() : 0) + "\n";
     (void)write_file_atomic(dir / "status", line, 0644);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -90,6 +110,7 @@ std::optional<WorkloadStatus> parse_status(std::string_view line) {
     else if (key == "corrupt") s.corrupt = u, ++seen;
     else if (key == "pid") s.pid = static_cast<pid_t>(u), ++seen;
     else if (key == "bytes") s.bytes = u, ++seen;
+    else if (key == "gpu_bytes") s.gpu_bytes = u;
   }
   if (seen != 5) return std::nullopt;
   return s;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the bundle the GPU machine needs (it has no network and no package installs):
+#   bundle/bin/gpucr           stripped gpucr (its libraries, protobuf 3.21's libprotobuf.so.32
+#                              and zlib, are on Ubuntu 24.04 already)
+#   bundle/bin/criu            wrapper that runs bundle/criu (Debian 13's criu prefix from
+#                              scripts/install-criu.sh) through its own dynamic loader
+#   bundle/bin/runc            Debian 12's runc, for the container test on the device
+# Carry it with the device tool (carry: ["bundle"]) and put bundle/bin first in PATH there.
+# tests/gpu/ is built on the device itself (nvcc is there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${GPUCR_CRIU_PREFIX:-/opt/gpucr/criu}
+[ -x "$prefix/usr/sbin/criu" ] || scripts/install-criu.sh
+scripts/build.sh >/dev/null
+
+rm -rf bundle
+mkdir -p bundle/bin bundle/criu
+strip -o bundle/bin/gpucr build/src/cli/gpucr
+tar -C "$prefix" --exclude=./usr/share -cf - . | tar -C bundle/criu -xf -
+cat >bundle/bin/criu <<'WRAP'
+#!/bin/sh
+# criu from the gpucr bundle (Debian 13's criu 4.x with its own libraries)
+p=$(dirname "$(readlink -f "$0")")/../criu
+exec "$p/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$p/usr/lib/x86_64-linux-gnu" "$p/usr/sbin/criu" "$@"
+WRAP
+chmod 755 bundle/bin/criu
+if command -v runc >/dev/null; then cp "$(command -v runc)" bundle/bin/runc; fi
+du -sh bundle

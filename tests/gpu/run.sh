@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
+#   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
+# Scenarios (default: all but remap): single two leave pytorch demo; remap needs two GPUs.
+# Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PWD/bundle/bin:$PATH"
+OUT=${OUT:-/tmp/gpucr-gpu-out}
+mkdir -p "$OUT"
+W=/tmp/gpucr-gpu
+rm -rf "$W"; mkdir -p "$W"
+IMG=${GPUCR_GPU_IMAGES:-/dev/shm/gpucr-gpu}
+results=()
+
+log() { echo "[$(date +%T)] $*"; }
+pass() { results+=("PASS $1"); log "PASS $1"; }
+failed() { results+=("FAIL $1: $2"); log "FAIL $1: $2"; }
+kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }  # kv FILE KEY
+wait_kv_ge() { # FILE KEY VALUE TIMEOUT_S
+  local t=0
+  while [ "$t" -lt $(($4 * 10)) ]; do
+    local v; v=$(kv "$1" "$2"); [ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
+    sleep 0.1; t=$((t + 1))
+  done
+  return 1
+}
+state_of() { gpucr __cuda-call get-state --pid "$1" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+fresh() { rm -rf "$IMG"; }
+
+build() {
+  nvcc -O2 -o "$W/gpu_workload" tests/gpu/gpu_workload.cu -lcuda >"$OUT/nvcc.log" 2>&1 || { cat "$OUT/nvcc.log"; exit 1; }
+}
+
+# checkpoint (kill), restore, verify: counter continues, 0 corrupt, state running.
+scenario_single() {
+  local gib=${1:-4} st="$W/single.status"
+  setsid "$W/gpu_workload" --gib "$gib" --status "$st" --idle-child </dev/null >"$OUT/single.log" 2>&1 &
+  local pid=$!
+  wait_kv_ge "$st" counter 5 60 || { failed single "workload did not start"; return; }
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" >"$OUT/single.ckpt" 2>&1 || { failed single "checkpoint: $(tail -3 "$OUT/single.ckpt")"; kill -9 -- -"$pid"; return; }
+  local dumped; dumped=$(kv "$st" counter)
+  wait "$pid" 2>/dev/null
+  gpucr restore --image-dir "$IMG" --detach >"$OUT/single.rst" 2>&1 || { failed single "restore: $(tail -3 "$OUT/single.rst")"; return; }
+  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/single.rst")
+  wait_kv_ge "$st" counter $((dumped + 5)) 60 || { failed single "restored workload does not count"; kill -9 "$rpid"; return; }
+  local corrupt; corrupt=$(kv "$st" corrupt); local s; s=$(state_of "$rpid")
+  kill -9 -- -"$rpid" 2>/dev/null; kill -9 "$rpid" 2>/dev/null
+  if [ "$corrupt" = 0 ] && [ "$s" = running ]; then
+    pass "single ${gib}GiB: counter $dumped -> $(kv "$st" counter), 0 corrupted words of $(kv "$st" bytes) bytes, state $s"
+  else
+    failed single "corrupt=$corrupt state=$s"
+  fi
+  cat "$OUT/single.ckpt" "$OUT/single.rst"
+}
+
+# A tree of two CUDA processes under a non-CUDA parent.
+scenario_two() {
+  local st="$W/two.status"
+  setsid "$W/gpu_workload" --gib 2 --status "$st" --spawn 2 </dev/null >"$OUT/two.log" 2>&1 &
+  local pid=$!
+  wait_kv_ge "$st.0" counter 5 60 && wait_kv_ge "$st.1" counter 5 60 || { failed two "workloads did not start"; return; }
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" >"$OUT/two.ckpt" 2>&1 || { failed two "checkpoint: $(tail -3 "$OUT/two.ckpt")"; kill -9 -- -"$pid"; return; }
+  local d0 d1; d0=$(kv "$st.0" counter); d1=$(kv "$st.1" counter)
+  wait "$pid" 2>/dev/null
+  gpucr restore --image-dir "$IMG" --detach >"$OUT/two.rst" 2>&1 || { failed two "restore: $(tail -3 "$OUT/two.rst")"; return; }
+  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/two.rst")
+  if wait_kv_ge "$st.0" counter $((d0 + 5)) 60 && wait_kv_ge "$st.1" counter $((d1 + 5)) 60 &&
+     [ "$(kv "$st.0" corrupt)" = 0 ] && [ "$(kv "$st.1" corrupt)" = 0 ]; then
+    pass "two processes x 2GiB: counters $d0,$d1 -> $(kv "$st.0" counter),$(kv "$st.1" counter), 0 corrupted words"
+  else
+    failed two "restored workloads: $(cat "$st.0" "$st.1")"
+  fi
+  kill -9 -- -"$rpid" 2>/dev/null; pkill -9 -f "$W/gpu_workload"
+  cat "$OUT/two.ckpt" "$OUT/two.rst"
+}
+
+# --leave-running: keeps running (RUNNING), then the image restores after a kill.
+scenario_leave() {
+  local st="$W/leave.status"
+  setsid "$W/gpu_workload" --gib 2 --status "$st" </dev/null >"$OUT/leave.log" 2>&1 &
+  local pid=$!
+  wait_kv_ge "$st" counter 5 60 || { failed leave "workload did not start"; return; }
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" --leave-running >"$OUT/leave.ckpt" 2>&1 || { failed leave "checkpoint: $(tail -3 "$OUT/leave.ckpt")"; kill -9 -- -"$pid"; return; }
+  local after; after=$(kv "$st" counter)
+  wait_kv_ge "$st" counter $((after + 5)) 30 && [ "$(state_of "$pid")" = running ] || { failed leave "not running after --leave-running"; kill -9 -- -"$pid"; return; }
+  local at_kill; at_kill=$(kv "$st" counter)
+  kill -9 -- -"$pid"; wait "$pid" 2>/dev/null
+  gpucr restore --image-dir "$IMG" --detach >"$OUT/leave.rst" 2>&1 || { failed leave "restore: $(tail -3 "$OUT/leave.rst")"; return; }
+  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/leave.rst")
+  sleep 1
+  local c; c=$(kv "$st" counter)
+  if wait_kv_ge "$st" counter $((c + 3)) 30 && [ "$(kv "$st" corrupt)" = 0 ] && [ "$c" -lt "$at_kill" ]; then
+    pass "leave-running 2GiB: kept running (RUNNING, counter $after -> $at_kill), image restored at counter $c, 0 corrupted"
+  else
+    failed leave "after restore: $(cat "$st")"
+  fi
+  kill -9 -- -"$rpid" 2>/dev/null; kill -9 "$rpid" 2>/dev/null
+  cat "$OUT/leave.ckpt"
+}
+
+scenario_pytorch() {
+  python3 tests/gpu/train.py --log "$W/ref.log" --steps 120 --step-sleep 0.05 >"$OUT/train-ref.out" 2>&1 || { failed pytorch "reference run failed"; return; }
+  setsid python3 tests/gpu/train.py --log "$W/ckpt.log" --steps 120 --step-sleep 0.05 </dev/null >"$OUT/train-ckpt.out" 2>&1 &
+  local pid=$!
+  local t=0; until grep -q '^step 40 ' "$W/ckpt.log" 2>/dev/null; do sleep 0.05; t=$((t + 1)); [ $t -gt 2400 ] && break; done
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" >"$OUT/train.ckpt" 2>&1 || { failed pytorch "checkpoint: $(tail -3 "$OUT/train.ckpt")"; kill -9 "$pid"; return; }
+  local at; at=$(grep -c '^step' "$W/ckpt.log")
+  wait "$pid" 2>/dev/null
+  gpucr restore --image-dir "$IMG" >"$OUT/train.rst" 2>&1   # foreground: waits for the run to end
+  local rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$W/ref.log" "$W/ckpt.log"; then
+    pass "pytorch: checkpointed at step $((at - 1)), restored; $(grep -c '^step' "$W/ckpt.log") losses bit-identical to the uninterrupted run, $(tail -1 "$W/ckpt.log")"
+  else
+    failed pytorch "rc=$rc; diff: $(diff "$W/ref.log" "$W/ckpt.log" | head -5)"
+  fi
+  cat "$OUT/train.ckpt" "$OUT/train.rst"
+}
+
+scenario_demo() {
+  if gpucr demo >"$OUT/demo.out" 2>&1 && grep -q 'demo: OK' "$OUT/demo.out" && grep -q '(GPU)' "$OUT/demo.out"; then
+    pass "demo (GPU): $(grep downtime "$OUT/demo.out")"
+  else
+    failed demo "$(tail -5 "$OUT/demo.out")"
+  fi
+  cat "$OUT/demo.out"
+}
+
+# Two GPUs: restore onto the other GPU with --device-map (index shorthand, completed to a swap).
+scenario_remap() {
+  local n; n=$(nvidia-smi -L | wc -l)
+  [ "$n" -ge 2 ] || { failed remap "needs 2 GPUs, found $n"; return; }
+  local st="$W/remap.status"
+  CUDA_VISIBLE_DEVICES=0 setsid "$W/gpu_workload" --gib 2 --status "$st" </dev/null >"$OUT/remap.log" 2>&1 &
+  local pid=$!
+  wait_kv_ge "$st" counter 5 60 || { failed remap "workload did not start"; return; }
+  local before; before=$(nvidia-smi --query-compute-apps=pid,gpu_uuid --format=csv,noheader | awk -F', ' -v p="$pid" '$1==p{print $2}')
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" >"$OUT/remap.ckpt" 2>&1 || { failed remap "checkpoint: $(tail -3 "$OUT/remap.ckpt")"; kill -9 -- -"$pid"; return; }
+  local dumped; dumped=$(kv "$st" counter)
+  wait "$pid" 2>/dev/null
+  gpucr restore --image-dir "$IMG" --detach --device-map 0=1 >"$OUT/remap.rst" 2>&1 || { failed remap "restore: $(tail -5 "$OUT/remap.rst")"; return; }
+  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/remap.rst")
+  wait_kv_ge "$st" counter $((dumped + 5)) 60
+  local after; after=$(nvidia-smi --query-compute-apps=pid,gpu_uuid --format=csv,noheader | awk -F', ' -v p="$rpid" '$1==p{print $2}')
+  if [ -n "$after" ] && [ "$after" != "$before" ] && [ "$(kv "$st" corrupt)" = 0 ]; then
+    pass "remap: $before -> $after with --device-map 0=1, counter $dumped -> $(kv "$st" counter), 0 corrupted"
+  else
+    failed remap "before=$before after=$after status=$(cat "$st")"
+  fi
+  kill -9 "$rpid" 2>/dev/null
+  cat "$OUT/remap.rst"
+}
+
+build
+gpucr check | tee "$OUT/check.txt"
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave pytorch demo)
+for s in "${scenarios[@]}"; do
+  log "== $s"
+  "scenario_$s"
+done
+fresh
+printf '%s\n' "${results[@]}" | tee "$OUT/summary.txt"
+! printf '%s\n' "${results[@]}" | grep -q '^FAIL'
