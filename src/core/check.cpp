@@ -46,7 +46,8 @@ CheckItem check_criu(const CheckEnv& env) {
     item.detail += "; `criu check` failed: " + said.substr(0, 300);
     item.hint = "install a criu that passes `criu check` on this kernel (scripts/install-criu.sh)";
   } else {
-    item.detail += "; `criu check`: " + (said.empty() ? std::string("ok") : said.substr(said.rfind('\n') + 1));
+    bool good = said.find("Looks good") != std::string::npos;
+    item.detail += "; `criu check`: " + (good || said.empty() ? std::string("Looks good.") : said.substr(said.rfind('\n') + 1));
   }
   return item;
 }

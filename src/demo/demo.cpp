@@ -69,7 +69,10 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   fs::path work = tmp / "workload";
   fs::create_directories(work);
 
-  Command cmd{.argv = {opts.self_exe.string(), "__demo-workload", "--dir", work.string(), "--mib",
+  std::error_code ec;
+  fs::path exe = fs::read_symlink(opts.self_exe, ec);  // so the workload's comm is "gpucr", not "exe"
+  if (ec) exe = opts.self_exe;
+  Command cmd{.argv = {exe.string(), "__demo-workload", "--dir", work.string(), "--mib",
                        std::to_string(opts.mib), "--gpu-mib", std::to_string(opts.gpu_mib)},
               .stdout_file = work / "workload.log",
               .stderr_file = "=stdout",

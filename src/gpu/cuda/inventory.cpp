@@ -9,7 +9,6 @@
 namespace gpucr::cuda {
 
 Result<std::vector<GpuInfo>> NvmlInventory::gpus() {
-  if (cached_) return *cached_;
   Command cmd{.argv = {self_, "__cuda-call", "gpus"}};
   auto out = run_capture(cmd, std::chrono::seconds(30));
   if (!out) return fail(std::move(out).error().context("querying NVIDIA GPUs through NVML"));
@@ -22,7 +21,6 @@ Result<std::vector<GpuInfo>> NvmlInventory::gpus() {
     log::debug("NVML unavailable, reading " + (proc_ / "driver/nvidia/gpus").string());
     gpus = GPUCR_TRY(gpus_from_procfs(proc_));
   }
-  cached_ = gpus;
   return gpus;
 }
 

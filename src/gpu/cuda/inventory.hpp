@@ -13,7 +13,8 @@ namespace gpucr::cuda {
 class GpuInventory {
  public:
   virtual ~GpuInventory() = default;
-  // Every NVIDIA GPU of this host, in index order; empty when there is no NVIDIA driver.
+  // Every NVIDIA GPU of this host, in index order, with the processes using each right now;
+  // empty when there is no NVIDIA driver. Asked afresh at every call.
   virtual Result<std::vector<GpuInfo>> gpus() = 0;
 };
 
@@ -26,7 +27,6 @@ class NvmlInventory : public GpuInventory {
  private:
   std::string self_;
   fs::path proc_;
-  std::optional<std::vector<GpuInfo>> cached_;
 };
 
 // Parses /proc/driver/nvidia/gpus/*/information files (for hosts without NVML).
