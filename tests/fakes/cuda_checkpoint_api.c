@@ -17,7 +17,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-int fakecuda_caller_initialized(void);
+#include "cuda_app.h"
 CUresult fc_apply_restore_map(fc_state* st, const CUcheckpointRestoreArgs* args);  // fc_remap.c
 
 typedef CUresult (*op_fn)(const char* token, void* arg, const fc_fault* fault);

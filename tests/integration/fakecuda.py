@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+from conftest import need
 from helpers import BUILD, kill_tree, pid_alive, read_kv, start_detached, wait_for
 
 FAKES = BUILD / "tests/fakes"
@@ -214,6 +215,13 @@ class FakeCuda:
         deadline = time.monotonic() + 5
         while any(pid_alive(pid) for pid in self.pids) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def fakes_built():
+    """Import into a test module to skip (locally) or fail (CI) when tests/fakes is not built."""
+    need(APP.exists() and TOOL.exists() and (LIB / "libcuda.so.1").exists(),
+         "tests/fakes is not built (scripts/build.sh)")
 
 
 @pytest.fixture
