@@ -62,8 +62,7 @@ static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
     if (found == 0) found = fc_token_of_pid(pid, token);
   }
   fc_fault fault = {.kind = FC_FAULT_NONE};
-  if (pid <= 0) r = CUDA_ERROR_INVALID_VALUE;
-  else if (found == -1) r = CUDA_ERROR_OPERATING_SYSTEM;
+  if (found == -1) r = CUDA_ERROR_OPERATING_SYSTEM;  // also pid <= 0, as measured
   else if (found != 0) r = CUDA_ERROR_NOT_INITIALIZED;
   else if (!fc_fault_take(op, pid, &fault)) r = fn(token, arg, &fault);
   else if (fault.kind == FC_FAULT_HANG) {

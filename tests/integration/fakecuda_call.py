@@ -163,11 +163,12 @@ def main():
     if a.op == "version":
         v = ctypes.c_int()
         cuda.cuDriverGetVersion(ctypes.byref(v))
-        rcs = []
+        rcs = []  # [rc, symbolStatus, found] per name
         for name in (b"cuCheckpointProcessLock", b"cuMemAlloc", b"cuNoSuchFunction"):
-            fn, status = ctypes.c_void_p(), ctypes.c_int()
-            rcs.append(cuda.cuGetProcAddress_v2(name, ctypes.byref(fn), 13000, ctypes.c_uint64(0),
-                                                ctypes.byref(status)))
+            fn, status = ctypes.c_void_p(), ctypes.c_int(-1)
+            rc = cuda.cuGetProcAddress_v2(name, ctypes.byref(fn), 13000, ctypes.c_uint64(0),
+                                          ctypes.byref(status))
+            rcs.append([rc, status.value, fn.value is not None])
         print(json.dumps({"version": v.value, "proc_address": rcs,
                           "has_api": hasattr(cuda, "cuCheckpointProcessGetState")}))
     elif a.op == "errors":

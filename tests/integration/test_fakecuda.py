@@ -57,6 +57,7 @@ def test_non_cuda_forked_and_missing_pids_get_the_measured_codes(fake_cuda, tmp_
     dead.wait()
     wait_for(lambda: not os.path.exists(f"/proc/{dead.pid}"), what="pid gone")
     assert fake_cuda.api("state", dead.pid)[0] == OS_ERR
+    assert fake_cuda.api("state", 0)[0] == OS_ERR and fake_cuda.api("lock", -1)[0] == OS_ERR
     assert fake_cuda.api("state", app.pid) == (OK, RUNNING)
     assert ("lock", sleeper.pid, NOT_INIT) in fake_cuda.calls()
     assert fake_cuda.calls_for(fork_child) == [("get_state", fork_child, NOT_INIT),

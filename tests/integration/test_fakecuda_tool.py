@@ -64,13 +64,17 @@ def test_driver_version_error_names_and_noapi_variant(tmp_path):
     fc = FakeCuda(tmp_path)
     try:
         v = fc.api("version")
-        assert v == {"version": 13000, "has_api": True, "proc_address": [0, 0, 500]}
+        # Measured on driver 580: an unknown name is rc 0, symbolStatus 1, NULL.
+        assert v == {"version": 13000, "has_api": True,
+                     "proc_address": [[0, 0, True], [0, 0, True], [0, 1, False]]}
         errs = fc.api("errors")
-        assert errs["401"][:2] == [0, "CUDA_ERROR_ILLEGAL_STATE"] and errs["304"][1] == \
-            "CUDA_ERROR_OPERATING_SYSTEM"
+        assert errs["401"] == [0, "CUDA_ERROR_ILLEGAL_STATE",  # strings as driver 580's
+                               "the operation cannot be performed in the present state"]
+        assert errs["304"][1] == "CUDA_ERROR_OPERATING_SYSTEM"
         assert errs["12345"] == [INVALID, None, None]
         fc.lib = LIB_NOAPI
-        assert fc.api("version") == {"version": 12040, "has_api": False, "proc_address": [500, 0, 500]}
+        assert fc.api("version") == {"version": 12040, "has_api": False,
+                                     "proc_address": [[0, 1, False], [0, 0, True], [0, 1, False]]}
         st = tmp_path / "st"
         pid = fc.start_app(st).pid
         assert fc.tool("--action", "lock", "--pid", pid).returncode == 0  # the tool still works
