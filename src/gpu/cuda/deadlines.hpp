@@ -16,7 +16,7 @@ inline std::chrono::milliseconds call_budget(Step step, std::uint64_t device_byt
   using namespace std::chrono;
   const auto gib = static_cast<long long>(device_bytes >> 30) + 1;
   switch (step) {
-    case Step::lock: return lock_timeout + seconds(10);
+    case Step::lock: return lock_timeout + seconds(5);
     case Step::checkpoint:
     case Step::restore: return seconds(60) + seconds(4) * gib;
     default: return seconds(30);

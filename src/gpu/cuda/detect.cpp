@@ -6,6 +6,16 @@
 
 namespace gpucr::cuda {
 
+int nvidia_device_minor(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash < 4 || path.substr(slash - 4, 5) != "/dev/") return kNotNvidia;
+  std::string_view base = path.substr(slash + 1);
+  if (base.rfind("nvidia", 0) != 0) return kNotNvidia;
+  std::string_view rest = base.substr(6);
+  if (!rest.empty() && std::all_of(rest.begin(), rest.end(), ::isdigit)) return std::atoi(std::string(rest).c_str());
+  return -1;
+}
+
 static bool is_libcuda(const std::string& path) {
   auto slash = path.rfind('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -19,10 +29,10 @@ std::vector<Candidate> find_candidates(const proc::ProcessTable& procs, const st
     std::set<int> minors;
     if (auto fds = procs.fds(p.pid)) {
       for (const auto& fd : *fds) {
-        if (fd.target.rfind("/dev/nvidia", 0) != 0) continue;
+        auto minor = nvidia_device_minor(fd.target);
+        if (minor == kNotNvidia) continue;
         c.device_fds = true;
-        std::string rest = fd.target.substr(11);
-        if (!rest.empty() && std::all_of(rest.begin(), rest.end(), ::isdigit)) minors.insert(std::stoi(rest));
+        if (minor >= 0) minors.insert(minor);
       }
     }
     if (auto maps = procs.mapped_files(p.pid)) {

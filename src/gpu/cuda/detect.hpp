@@ -1,6 +1,6 @@
 // Finding the CUDA processes of a tree, cheaply, before asking the driver.
 //
-// A process is a candidate when it holds /dev/nvidia* file descriptors or maps libcuda. Only
+// A process is a candidate when it holds NVIDIA device files (.../dev/nvidia*) or maps libcuda. Only
 // candidates are ever passed to the driver (a state query confirms them); every other process is
 // never touched. A candidate whose state query says "not initialized" while it holds NVIDIA
 // device files has GPU resources without a CUDA context (a child forked without exec, an NVML-
@@ -20,6 +20,12 @@ struct Candidate {
   std::vector<int> minors;          // N of each /dev/nvidiaN it holds
   bool uvm_mapped = false;          // maps /dev/nvidia-uvm (managed memory in use)
 };
+
+// For a path ".../dev/nvidiaN" returns N; for another ".../dev/nvidia*" (nvidiactl,
+// nvidia-uvm, ...) returns -1; for anything else kNotNvidia. Any directory named dev counts, so a
+// container's /dev and the test suite's fake device directory both match.
+inline constexpr int kNotNvidia = -2;
+int nvidia_device_minor(std::string_view path);
 
 std::vector<Candidate> find_candidates(const proc::ProcessTable& procs, const std::vector<proc::ProcInfo>& tree);
 
