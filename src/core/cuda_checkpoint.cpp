@@ -44,6 +44,7 @@ Status CudaCheckpoint::classify() {
       CudaProcess p;
       p.info = c.info;
       p.initial = p.now = *replies[i]->state;
+      p.uvm_mappings = c.uvm_mappings;
       procs_.push_back(std::move(p));
     } else if (c.device_fds) {
       refused.push_back("pid " + std::to_string(c.info.pid) + " (" + c.info.comm +
@@ -75,6 +76,15 @@ Status CudaCheckpoint::classify() {
 }
 
 Status CudaCheckpoint::refuse_unsupported() {
+  for (const auto& p : procs_) {
+    if (p.uvm_mappings > 1 && p.initial == State::running) {
+      return fail(Error(p.who() + " appears to use CUDA managed (UVM) memory (" + std::to_string(p.uvm_mappings) +
+                            " nvidia-uvm mappings), which the driver can't checkpoint",
+                        Exit::bad_input)
+                      .with_hint("use cudaMalloc instead of cudaMallocManaged, or pass --force to try anyway "
+                                 "(the driver then refuses the checkpoint and gpucr unlocks the process)"));
+    }
+  }
   for (const auto& p : procs_) {
     for (const auto& g : gpus_) {
       bool uses = std::find(p.gpus.begin(), p.gpus.end(), g.uuid) != p.gpus.end();

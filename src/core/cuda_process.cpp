@@ -30,7 +30,11 @@ std::string one_call(cuda::Checkpointer& backend, CudaProcess& p, Step step, con
   }
   if (!r->ok()) {
     p.outcome.push_back(std::string(cuda::to_string(step)) + ": failed: " + r->error);
-    return "CUDA " + what + " failed: " + r->error;
+    std::string why = r->code == cuda::cu::not_supported
+                          ? " (the driver can't checkpoint this process: managed/UVM memory, CUDA IPC memory, MPS "
+                            "and MIG are not supported)"
+                          : "";
+    return "CUDA " + what + " failed: " + r->error + why;
   }
   p.now = after;
   p.known = true;

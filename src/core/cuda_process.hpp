@@ -30,6 +30,7 @@ struct CudaProcess {
   std::vector<cuda::Uuid> gpus;            // GPUs it had a context on
   std::vector<std::string> gpu_names;
   std::uint64_t device_bytes = 0;
+  int uvm_mappings = 0;                    // > 1: managed memory in use (see gpu/cuda/detect.hpp)
   std::vector<PhaseTiming> timings;        // its own lock / checkpoint / restore / unlock
   std::vector<std::string> outcome;        // what happened to it, for the report
 

@@ -108,9 +108,15 @@ Result<std::vector<FdEntry>> ProcFs::fds(pid_t pid) const {
 }
 
 Result<std::vector<std::string>> ProcFs::mapped_files(pid_t pid) const {
+  auto all = GPUCR_TRY(mappings(pid));
+  std::set<std::string> files(all.begin(), all.end());
+  return std::vector<std::string>(files.begin(), files.end());
+}
+
+Result<std::vector<std::string>> ProcFs::mappings(pid_t pid) const {
   auto maps = read_file(path(pid, "maps"));
   if (!maps) return fail(std::move(maps).error().context("reading mappings of pid " + std::to_string(pid)));
-  std::set<std::string> files;
+  std::vector<std::string> files;
   for (const auto& line : split(*maps, '\n')) {
     // address perms offset dev inode [path]; the path starts at the 6th field and may hold spaces.
     size_t pos = 0;
@@ -120,9 +126,9 @@ Result<std::vector<std::string>> ProcFs::mapped_files(pid_t pid) const {
     }
     if (pos == std::string::npos) continue;
     std::string p = line.substr(pos);
-    if (!p.empty() && p[0] == '/') files.insert(p);
+    if (!p.empty() && p[0] == '/') files.push_back(p);
   }
-  return std::vector<std::string>(files.begin(), files.end());
+  return files;
 }
 
 Result<std::string> ProcFs::cgroup(pid_t pid) const {

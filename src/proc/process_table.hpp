@@ -46,6 +46,8 @@ class ProcessTable {
   virtual Result<std::vector<FdEntry>> fds(pid_t pid) const = 0;
   // Distinct paths of file-backed mappings (from /proc/PID/maps).
   virtual Result<std::vector<std::string>> mapped_files(pid_t pid) const = 0;
+  // Every file-backed mapping's path, once per mapping (default: mapped_files()).
+  virtual Result<std::vector<std::string>> mappings(pid_t pid) const { return mapped_files(pid); }
   // Raw /proc/PID/cgroup.
   virtual Result<std::string> cgroup(pid_t pid) const = 0;
   // Identity of the pid namespace the process lives in (readlink of /proc/PID/ns/pid).
@@ -73,6 +75,7 @@ class ProcFs : public ProcessTable {
   Result<std::vector<pid_t>> all_pids() const override;
   Result<std::vector<FdEntry>> fds(pid_t pid) const override;
   Result<std::vector<std::string>> mapped_files(pid_t pid) const override;
+  Result<std::vector<std::string>> mappings(pid_t pid) const override;
   Result<std::string> cgroup(pid_t pid) const override;
   Result<std::string> pid_namespace(pid_t pid) const override;
 

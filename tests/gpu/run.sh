@@ -86,14 +86,15 @@ scenario_leave() {
   fresh
   gpucr checkpoint --pid "$pid" --image-dir "$IMG" --leave-running >"$OUT/leave.ckpt" 2>&1 || { failed leave "checkpoint: $(tail -3 "$OUT/leave.ckpt")"; kill -9 -- -"$pid"; return; }
   local after; after=$(kv "$st" counter)
-  wait_kv_ge "$st" counter $((after + 5)) 30 && [ "$(state_of "$pid")" = running ] || { failed leave "not running after --leave-running"; kill -9 -- -"$pid"; return; }
+  # Keeps counting well past the checkpoint, so the restored counter is visibly the older one.
+  wait_kv_ge "$st" counter $((after + 30)) 30 && [ "$(state_of "$pid")" = running ] || { failed leave "not running after --leave-running"; kill -9 -- -"$pid"; return; }
   local at_kill; at_kill=$(kv "$st" counter)
   kill -9 -- -"$pid"; wait "$pid" 2>/dev/null
   gpucr restore --image-dir "$IMG" --detach >"$OUT/leave.rst" 2>&1 || { failed leave "restore: $(tail -3 "$OUT/leave.rst")"; return; }
   local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/leave.rst")
-  sleep 1
-  local c; c=$(kv "$st" counter)
-  if wait_kv_ge "$st" counter $((c + 3)) 30 && [ "$(kv "$st" corrupt)" = 0 ] && [ "$c" -lt "$at_kill" ]; then
+  local t=0 c=""
+  while [ $t -lt 100 ]; do c=$(kv "$st" counter); [ -n "$c" ] && [ "$c" -lt "$at_kill" ] && break; sleep 0.05; t=$((t + 1)); done
+  if [ -n "$c" ] && [ "$c" -lt "$at_kill" ] && wait_kv_ge "$st" counter $((c + 3)) 30 && [ "$(kv "$st" corrupt)" = 0 ]; then
     pass "leave-running 2GiB: kept running (RUNNING, counter $after -> $at_kill), image restored at counter $c, 0 corrupted"
   else
     failed leave "after restore: $(cat "$st")"

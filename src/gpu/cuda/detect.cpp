@@ -35,10 +35,10 @@ std::vector<Candidate> find_candidates(const proc::ProcessTable& procs, const st
         if (minor >= 0) minors.insert(minor);
       }
     }
-    if (auto maps = procs.mapped_files(p.pid)) {
+    if (auto maps = procs.mappings(p.pid)) {
       for (const auto& m : *maps) {
         c.libcuda = c.libcuda || is_libcuda(m);
-        c.uvm_mapped = c.uvm_mapped || m == "/dev/nvidia-uvm";
+        c.uvm_mappings += nvidia_device_minor(m) == -1 && m.size() >= 11 && m.substr(m.size() - 11) == "/nvidia-uvm";
       }
     }
     c.minors.assign(minors.begin(), minors.end());

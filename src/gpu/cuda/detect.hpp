@@ -18,7 +18,8 @@ struct Candidate {
   bool device_fds = false;          // holds /dev/nvidia* fds
   bool libcuda = false;             // maps libcuda.so*
   std::vector<int> minors;          // N of each /dev/nvidiaN it holds
-  bool uvm_mapped = false;          // maps /dev/nvidia-uvm (managed memory in use)
+  int uvm_mappings = 0;             // mappings of nvidia-uvm: more than one means managed memory
+                                    // (measured on driver 580: a plain CUDA process has one)
 };
 
 // For a path ".../dev/nvidiaN" returns N; for another ".../dev/nvidia*" (nvidiactl,
