@@ -53,6 +53,8 @@ std::shared_ptr<InspectCommand> add_inspect(CLI::App& app, Action& action);
 std::shared_ptr<CheckCommand> add_check(CLI::App& app, Action& action);
 std::shared_ptr<DemoCommand> add_demo(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
+// --manage-cgroups-mode (checkpoint and restore).
+void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags);
 
 // The whole command line: global options and every subcommand. `run` parses, runs the selected
 // action and maps every failure to an exit code (the one catch in gpucr is here).

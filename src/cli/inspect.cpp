@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "core/handler_probe.hpp"
 #include "core/inspect.hpp"
 
 #include <cstdio>
@@ -7,7 +8,7 @@
 namespace gpucr::cli {
 
 static int run_inspect(const InspectCommand& cmd) {
-  auto r = inspect(cmd.dir);
+  auto r = inspect(cmd.dir, HostHandlerProbe(), criu::plugin_dir(std::nullopt));
   if (!r) return print_error(r.error());
   if (cmd.json) {
     print_json(to_json(*r));

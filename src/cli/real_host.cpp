@@ -5,7 +5,7 @@
 namespace gpucr::cli {
 
 RealHost::RealHost(criu::Binary bin)
-    : criu_(std::move(bin)), progress_(make_progress()), host_{procs_, criu_, *progress_} {}
+    : criu_(std::move(bin)), progress_(make_progress()), host_{procs_, criu_, *progress_, freezer_, handlers_} {}
 
 Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag) {
   auto bin = GPUCR_TRY(criu::locate(criu_flag));

@@ -1,7 +1,9 @@
 // The real implementations of the seams in core/host.hpp, owned together.
 #pragma once
 
+#include "core/handler_probe.hpp"
 #include "core/host.hpp"
+#include "freezer/cgroup_fs.hpp"
 #include "util/file.hpp"
 
 #include <memory>
@@ -20,6 +22,8 @@ class RealHost {
   proc::ProcFs procs_;
   criu::ExecRunner criu_;
   std::unique_ptr<Progress> progress_;
+  freezer::CgroupFs freezer_;
+  HostHandlerProbe handlers_;
   Host host_;
 };
 

@@ -13,11 +13,19 @@ static int run_restore(RestoreCommand& cmd) {
   RestoreReport r = restore(cmd.core, (*rh)->host());
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"root_pid", r.root_pid}, {"criu_log", r.criu_log.string()},
-                       {"phases", phases_json(r.phases)}};
+                       {"phases", phases_json(r.phases)}, {"refrozen", r.refrozen}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    doc["plugins"] = nullptr;
+    if (r.plugins) {
+      doc["plugins"] = {{"field", criu::to_string(r.plugins->field)}, {"names", r.plugins->listed},
+                        {"gpu_handling", r.plugins->gpu_handling}, {"criu_sees", r.plugins->for_criu},
+                        {"view", r.plugins->needs_view}, {"meaning", r.plugins->meaning()}};
+    }
     print_json(doc);
   } else if (r.status) {
-    std::printf("restored %s: root pid %d\n", cmd.core.image_dir.c_str(), r.root_pid);
+    std::printf("restored %s: root pid %d%s\n", cmd.core.image_dir.c_str(), r.root_pid,
+                r.refrozen ? " (frozen again, as at checkpoint)" : "");
+    if (r.plugins) std::printf("plugins field: %s\n", r.plugins->meaning().c_str());
     std::fputs(phase_table(r.phases).c_str(), stdout);
   }
   if (!r.status) return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
@@ -43,6 +51,9 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_option("--pid-wait", cmd->pid_wait_s,
                   "Seconds to wait for the checkpointed pids to become free (default 10)")
       ->check(CLI::Range(0.0, 3600.0));
+  sub->add_flag("--restore-frozen", o.restore_frozen,
+                "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
+  add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });

@@ -2,6 +2,8 @@
 
 #include "core/manifest.hpp"
 #include "core/target.hpp"
+#include "criu/inventory.hpp"
+#include "freezer/keeper.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 #include "version.hpp"
@@ -25,15 +27,37 @@ namespace {
 class CheckpointRun {
  public:
   CheckpointRun(const CheckpointOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)), freezer_(h.freezer) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate_target(); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("discover processes", [&] { return discover_processes(); });
+    phases_.step("record freezer state", [&] { return record_freezer(); });
+    // GPU phases go here. Before the first GPU call on a tree with GPU processes:
+    //   phases_.step("thaw for GPU", [&] { return thaw_for_gpu(gpu_pids); });
+    // and each GPU backend adds the CRIU plugin name of the state it checkpointed to gpu_plugins_.
     phases_.step("criu dump", [&] { return criu_dump(); }, [&] { return image_size_detail(); });
+    phases_.step("record plugins", [&] { return criu::record_plugins(opts_.image_dir, gpu_plugins_); });
     phases_.step("write manifest", [&] { return write_manifest_phase(); });
+    // The last cleanup step, after any GPU settle steps (no GPU call may reach a frozen process).
+    if (freezer_.has_cgroup()) phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
     return report();
+  }
+
+  // For the GPU phases: the tree has GPU processes (`gpu_pids`) that must run for the GPU steps.
+  // Thaws the tree's cgroup when it was frozen (its original state is restored by the last
+  // cleanup step whatever happens) and puts criu in interrupt-only mode.
+  Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
+    GPUCR_TRY(freezer_.thaw_for_gpu(gpu_pids));
+    if (freezer_.thawed_for_gpu()) {
+      if (freeze_cgroup_) {
+        host_.progress.note("criu runs in interrupt-only mode (no --freeze-cgroup " + freeze_cgroup_->string() +
+                            "): the tree was thawed for the GPU steps");
+      }
+      interrupt_only_ = true;
+    }
+    return {};
   }
 
  private:
@@ -59,6 +83,22 @@ class CheckpointRun {
     return {};
   }
 
+  Status record_freezer() {
+    GPUCR_TRY(freezer_.capture(opts_.pid, opts_.freeze_cgroup));
+    std::vector<pid_t> pids;
+    for (const auto& p : tree_) pids.push_back(p.pid);
+    GPUCR_TRY(freezer_.check_tree(pids));
+    freeze_cgroup_ = opts_.freeze_cgroup;
+    if (!freeze_cgroup_ && freezer_.was_frozen()) {
+      // ptrace alone can't seize frozen tasks (criu would time out); criu's freezer handling
+      // seizes them in place and puts the cgroup back to FROZEN itself.
+      freeze_cgroup_ = freezer_.cgroup()->dir;
+      host_.progress.note("the tree's " + freezer_.cgroup()->describe() +
+                          " is frozen: criu seizes it with --freeze-cgroup, without thawing it");
+    }
+    return {};
+  }
+
   Status criu_dump() {
     criu::DumpFlags f;
     static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
@@ -67,6 +107,8 @@ class CheckpointRun {
     f.work_dir = work_dir_;
     f.leave_running = opts_.leave_running;
     f.timeout_s = opts_.timeout_s;
+    f.freeze_cgroup = freeze_cgroup_;
+    f.interrupt_only = interrupt_only_;
     criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}};
     auto out = GPUCR_TRY(host_.criu.run(inv, {}));
     if (!out.status.success()) {
@@ -103,6 +145,7 @@ class CheckpointRun {
                                       .count());
     manifest_.mutable_target()->set_root_pid(opts_.pid);
     record_processes(tree_, manifest_.mutable_processes());
+    if (freezer_.has_cgroup()) *manifest_.mutable_freezer() = freezer_.record();
     auto* flags = manifest_.mutable_flags();
     flags->set_leave_running(opts_.leave_running);
     flags->set_tcp_established(opts_.criu_flags.tcp_established);
@@ -136,6 +179,10 @@ class CheckpointRun {
   proc::ProcInfo root_;
   std::vector<proc::ProcInfo> tree_;
   pb::Manifest manifest_;
+  freezer::Keeper freezer_;
+  std::optional<fs::path> freeze_cgroup_;  // what criu gets as --freeze-cgroup
+  bool interrupt_only_ = false;            // set by thaw_for_gpu
+  std::vector<std::string> gpu_plugins_;   // CRIU plugin names of the GPU state checkpointed
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
+#include "freezer/keeper.hpp"
+#include "criu/image_view.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
 #include "util/log.hpp"
@@ -25,8 +27,14 @@ class RestoreRun {
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
+    phases_.step("check GPU handlers", [&] { return check_handlers(); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
+    if (plan_ && plan_->needs_view) phases_.step("prepare image view", [&] { return prepare_view(); });
     phases_.step("criu restore", [&] { return criu_restore(); });
+    if (view_.dir() != fs::path()) phases_.always("remove image view", [&] { return view_.remove(); });
+    // GPU restore phases go here: only for the handlers plan_->handled_by_gpucr(name) names, and
+    // none at all when !plan_->gpu_handling (an empty plugins field: a CPU-only image).
+    if (opts_.restore_frozen) phases_.step("freeze restored tree", [&] { return refreeze(); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
     return report();
   }
@@ -41,7 +49,7 @@ class RestoreRun {
       return fail(Error("image directory " + opts_.image_dir.string() + " does not exist", Exit::bad_input));
     }
     manifest_ = GPUCR_TRY(read_manifest(opts_.image_dir));
-    GPUCR_TRY(criu::read_inventory(opts_.image_dir));
+    inventory_ = GPUCR_TRY(criu::read_inventory(opts_.image_dir));
     for (const auto& e : GPUCR_TRY(criu::read_pstree(opts_.image_dir))) {
       pids_.push_back(static_cast<pid_t>(e.pid()));
       for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
@@ -50,7 +58,34 @@ class RestoreRun {
     return {};
   }
 
+  // Honours the inventory's plugins field before anything is touched (criu/plugins.hpp).
+  Status check_handlers() {
+    plan_ = criu::plan_plugins(inventory_, host_.handlers, criu::plugin_dir(opts_.criu_flags.plugin_dir),
+                               host_.criu.binary().version);
+    GPUCR_TRY(criu::require_handlers(*plan_, opts_.image_dir));
+    log::info("plugins field: " + plan_->meaning());
+    return {};
+  }
+
   Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, opts_.pid_wait); }
+
+  // criu must not see the names gpucr handles itself ("Missing required plugin").
+  Status prepare_view() {
+    criu::Inventory for_criu = inventory_;
+    for_criu.set_plugins(plan_->for_criu);
+    view_ = GPUCR_TRY(criu::ImageView::create(opts_.image_dir, for_criu));
+    return {};
+  }
+
+  Status refreeze() {
+    if (!manifest_ || !manifest_->has_freezer()) {
+      host_.progress.note("no freezer state recorded at checkpoint: the restored tree runs");
+      return {};
+    }
+    refrozen_ = GPUCR_TRY(freezer::refreeze_restored(host_.freezer, root_pid_, manifest_->freezer()));
+    if (!refrozen_) host_.progress.note("the tree's cgroup was thawed at checkpoint: the restored tree runs");
+    return {};
+  }
 
   criu::RestoreFlags restore_flags() const {
     criu::RestoreFlags f;
@@ -62,7 +97,7 @@ class RestoreRun {
       f.ext_unix_sk |= d.ext_unix_sk();
       f.file_locks |= d.file_locks();
     }
-    f.image_dir = opts_.image_dir;
+    f.image_dir = view_.dir().empty() ? opts_.image_dir : view_.dir();
     f.work_dir = work_dir_;
     f.pidfile = work_dir_ / "restore.pid";
     return f;
@@ -97,6 +132,8 @@ class RestoreRun {
     r.manifest = manifest_;
     r.root_pid = root_pid_;
     r.criu_log = work_dir_ / criu::kRestoreLog;
+    r.plugins = plan_;
+    r.refrozen = refrozen_;
     return r;
   }
 
@@ -107,6 +144,10 @@ class RestoreRun {
   std::optional<pb::Manifest> manifest_;
   std::vector<pid_t> pids_;
   pid_t root_pid_ = 0;
+  criu::Inventory inventory_;
+  std::optional<criu::PluginPlan> plan_;
+  criu::ImageView view_;
+  bool refrozen_ = false;
 };
 
 }  // namespace

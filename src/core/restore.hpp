@@ -4,6 +4,7 @@
 #include "core/host.hpp"
 #include "core/phases.hpp"
 #include "criu/args.hpp"
+#include "criu/plugins.hpp"
 #include "util/file.hpp"
 #include "manifest.pb.h"
 
@@ -17,6 +18,9 @@ struct RestoreOptions {
   std::optional<fs::path> pid_file;          // written with the restored root's host pid
   criu::CommonFlags criu_flags;              // or-ed with the flags the checkpoint used
   std::chrono::milliseconds pid_wait{10000}; // how long dumped pids may stay in use
+  // Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU
+  // restore). Off by default: a restored tree runs.
+  bool restore_frozen = false;
 };
 
 struct RestoreReport {
@@ -25,6 +29,8 @@ struct RestoreReport {
   std::optional<pb::Manifest> manifest;      // absent for images not written by gpucr
   pid_t root_pid = 0;                        // host pid of the restored root; a child of gpucr
   fs::path criu_log;
+  std::optional<criu::PluginPlan> plugins;   // what the inventory's plugins field asked for
+  bool refrozen = false;                     // --restore-frozen froze the restored tree's cgroup
 };
 
 RestoreReport restore(const RestoreOptions& opts, Host& host);
