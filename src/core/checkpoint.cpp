@@ -50,7 +50,7 @@ class CheckpointRun {
   // cleanup step whatever happens) and puts criu in interrupt-only mode.
   Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
     GPUCR_TRY(freezer_.thaw_for_gpu(gpu_pids));
-    if (freezer_.thawed_for_gpu()) {
+    if (freezer_.thawed_by_gpucr()) {
       if (freeze_cgroup_) {
         host_.progress.note("criu runs in interrupt-only mode (no --freeze-cgroup " + freeze_cgroup_->string() +
                             "): the tree was thawed for the GPU steps");

@@ -23,11 +23,12 @@ namespace {
 class RestoreRun {
  public:
   RestoreRun(const RestoreOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)), freezer_(h.freezer) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
     phases_.step("check GPU handlers", [&] { return check_handlers(); });
+    if (manifest_ && manifest_->has_freezer()) phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
     if (plan_ && plan_->needs_view) phases_.step("prepare image view", [&] { return prepare_view(); });
     phases_.step("criu restore", [&] { return criu_restore(); });
@@ -36,6 +37,7 @@ class RestoreRun {
     // none at all when !plan_->gpu_handling (an empty plugins field: a CPU-only image).
     if (opts_.restore_frozen) phases_.step("freeze restored tree", [&] { return refreeze(); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
+    if (freezer_.thawed_by_gpucr()) phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
     return report();
   }
 
@@ -74,6 +76,22 @@ class RestoreRun {
     criu::Inventory for_criu = inventory_;
     for_criu.set_plugins(plan_->for_criu);
     view_ = GPUCR_TRY(criu::ImageView::create(opts_.image_dir, for_criu));
+    return {};
+  }
+
+  // criu hangs restoring tasks into a frozen cgroup: the one recorded at checkpoint may still be
+  // frozen (gpucr put it back so after dumping a frozen tree).
+  Status check_cgroup() {
+    freezer::Cgroup cg = freezer::from_record(manifest_->freezer());
+    if (!host_.freezer.exists(cg) || !freezer::counts_as_frozen(GPUCR_TRY(host_.freezer.state(cg)))) return {};
+    if (!opts_.restore_frozen) {
+      return fail(Error(cg.describe() + " is frozen: criu would hang restoring the tree into it")
+                      .with_hint("thaw it first, or pass --restore-frozen: gpucr then thaws it for the restore and "
+                                 "freezes it again once the tree is restored"));
+    }
+    GPUCR_TRY(freezer_.capture(0, cg.dir));
+    GPUCR_TRY(freezer_.thaw());
+    host_.progress.note("thawed " + cg.describe() + " for the restore; it is frozen again afterwards");
     return {};
   }
 
@@ -147,6 +165,7 @@ class RestoreRun {
   criu::Inventory inventory_;
   std::optional<criu::PluginPlan> plan_;
   criu::ImageView view_;
+  freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
   bool refrozen_ = false;
 };
 

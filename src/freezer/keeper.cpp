@@ -68,17 +68,18 @@ Status Keeper::check_tree(const std::vector<pid_t>& pids) const {
   return {};
 }
 
+Status Keeper::thaw() {
+  if (!cgroup_ || !was_frozen() || rec_.thawed_by_gpucr()) return {};
+  pb::FreezerRecord next = rec_;
+  next.set_thawed_by_gpucr(true);
+  if (persist_) GPUCR_TRY(persist_(next));
+  rec_ = next;  // from here on restore_original_state freezes it again, whatever happens
+  log::info("freezer: thawing " + cgroup_->describe());
+  return fz_.thaw(*cgroup_, timeout_);
+}
+
 Status Keeper::thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
-  if (cgroup_ && was_frozen() && !rec_.thawed_for_gpu()) {
-    pb::FreezerRecord next = rec_;
-    next.set_thawed_for_gpu(true);
-    if (persist_) GPUCR_TRY(persist_(next));
-    rec_ = next;  // from here on restore_original_state freezes it again, whatever happens
-    log::info("freezer: thawing " + cgroup_->describe() + " for the GPU steps");
-    if (auto st = fz_.thaw(*cgroup_, timeout_); !st) {
-      return fail(std::move(st).error().context("thawing the tree's cgroup for the GPU steps"));
-    }
-  }
+  if (auto st = thaw(); !st) return fail(std::move(st).error().context("thawing the tree's cgroup for the GPU steps"));
   for (pid_t pid : gpu_pids) {
     auto l = GPUCR_TRY(fz_.find(pid));
     if (!l.cgroup) continue;

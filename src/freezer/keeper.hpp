@@ -17,9 +17,11 @@
 // gpucr changes the cgroup, so a journal can keep it; a recovery that has only the record calls
 // restore_original_state(freezer, record).
 //
-// Restore: refreeze_restored() freezes the restored tree's cgroup again when the record says it
-// was frozen at checkpoint; gpucr does it only when asked (`gpucr restore --restore-frozen`) and
-// only after the GPU restore.
+// Restore: criu can't restore tasks into a frozen cgroup (it hangs), so with
+// `gpucr restore --restore-frozen` a cgroup still frozen since the checkpoint is captured and
+// thaw()ed first; refreeze_restored() then freezes the restored tree's cgroup again when the
+// record says it was frozen at checkpoint, only after the GPU restore; restore_original_state()
+// puts it back if the restore failed. Without --restore-frozen the restored tree runs.
 #pragma once
 
 #include "freezer/freezer.hpp"
@@ -54,11 +56,13 @@ class Keeper {
   const std::optional<Cgroup>& cgroup() const { return cgroup_; }
   const std::string& none_reason() const { return none_reason_; }
   bool was_frozen() const { return rec_.original_state() == pb::FreezerRecord::FROZEN; }
-  bool thawed_for_gpu() const { return rec_.thawed_for_gpu(); }
+  bool thawed_by_gpucr() const { return rec_.thawed_by_gpucr(); }
   const pb::FreezerRecord& record() const { return rec_; }
 
-  // Thaws the cgroup when it was frozen (recording that it did, through on_change first), then
-  // checks that none of `gpu_pids` is still frozen (e.g. in a frozen cgroup of its own).
+  // Thaws the cgroup when it was frozen, recording that it did (through on_change first).
+  Status thaw();
+  // thaw(), then checks that none of `gpu_pids` is still frozen (e.g. in a frozen cgroup of its
+  // own): no GPU driver call may reach a frozen process.
   Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids);
   // Returns the cgroup to its recorded state. Idempotent; a no-op without a cgroup.
   Status restore_original_state();

@@ -134,7 +134,7 @@ def test_frozen_tree_without_gpu_is_checkpointed_without_thawing(gpucr, cgroup, 
     assert f"Detected cgroup V{cgroup.version[1]} freezer" in (img / "dump.log").read_text()
     rec = manifest_freezer(gpucr, img)
     assert rec["dir"] == str(cgroup.dir) and rec["original_state"] == "FROZEN"
-    assert not rec.get("thawed_for_gpu", False)
+    assert not rec.get("thawed_by_gpucr", False)
     cgroup.thaw()
     assert tree.runs()  # and the tree is intact
 
@@ -223,7 +223,7 @@ def test_recovery_from_the_record_alone(cgroup, tree, tmp_path):
     cgroup.freeze()
     # A gpucr that thawed the tree for GPU work and died: only its record is left.
     out = json.loads(tool("keeper-thaw", tree.pid, record).stdout)
-    assert out == {"was_frozen": True, "thawed_for_gpu": True}
+    assert out == {"was_frozen": True, "thawed_by_gpucr": True}
     assert cgroup.state_files() == cgroup.expected_files("THAWED")
     assert tree.runs()
     tool("keeper-restore", record)
@@ -241,20 +241,53 @@ def test_recovery_thaws_a_cgroup_that_was_thawed_at_the_start(cgroup, tree, tmp_
     assert tree.runs()
 
 
-@pytest.mark.parametrize("restore_frozen", [True, False])
-def test_restore_frozen_freezes_the_restored_tree_again(gpucr, cgroup, tree, tmp_path, restore_frozen):
+def checkpoint_frozen_tree_and_kill_it(gpucr, cgroup, tree, img):
     cgroup.freeze()
-    img = tmp_path / "img"
     gpucr("checkpoint", "--pid", tree.pid, "--image-dir", img, check=True)
     tree.reap()
     wait_for(lambda: not cgroup.procs(), 10, what="the dumped tree to be gone")
-    cgroup.thaw()  # criu restores the tasks into this cgroup; it must not be frozen meanwhile
-    args = ["restore", "--image-dir", img, "--work-dir", tmp_path / "work", "--detach", "--json"]
-    r = gpucr(*args, *(["--restore-frozen"] if restore_frozen else []), check=True)
+    assert cgroup.state_files() == cgroup.expected_files("FROZEN")  # empty, and frozen as before
+
+
+def test_restore_frozen_thaws_for_criu_and_freezes_the_restored_tree_again(gpucr, cgroup, tree, tmp_path):
+    img = tmp_path / "img"
+    checkpoint_frozen_tree_and_kill_it(gpucr, cgroup, tree, img)
+    r = gpucr("restore", "--image-dir", img, "--work-dir", tmp_path / "work", "--detach", "--json",
+              "--restore-frozen", check=True)
     doc = json.loads(r.stdout)
-    assert doc["refrozen"] == restore_frozen
+    assert doc["refrozen"]
+    assert "check freezer cgroup" in [p["name"] for p in doc["phases"]]
     wait_for(lambda: len(cgroup.procs()) == 3, 10, what="the restored tree in the cgroup")
     assert doc["root_pid"] in cgroup.procs()
-    expected = "FROZEN" if restore_frozen else "THAWED"
-    assert cgroup.state_files() == cgroup.expected_files(expected)
-    assert tree.runs() == (not restore_frozen)
+    assert cgroup.state_files() == cgroup.expected_files("FROZEN")
+    assert not tree.runs()
+    cgroup.thaw()
+    assert tree.runs()
+
+
+def test_restore_into_a_frozen_cgroup_is_refused_without_restore_frozen(gpucr, cgroup, tree, tmp_path):
+    img = tmp_path / "img"
+    checkpoint_frozen_tree_and_kill_it(gpucr, cgroup, tree, img)
+    args = ["restore", "--image-dir", img, "--work-dir", tmp_path / "work", "--detach", "--json"]
+    r = gpucr(*args, timeout=60)
+    assert r.returncode == 1
+    err = json.loads(r.stdout)["error"]
+    assert "is frozen: criu would hang" in err["message"] and "--restore-frozen" in err["hint"]
+    assert cgroup.state_files() == cgroup.expected_files("FROZEN")
+    cgroup.thaw()
+    doc = json.loads(gpucr(*args, check=True).stdout)
+    assert not doc["refrozen"]
+    wait_for(lambda: len(cgroup.procs()) == 3, 10, what="the restored tree in the cgroup")
+    assert tree.runs()
+
+
+def test_failed_restore_frozen_leaves_the_cgroup_frozen(gpucr, cgroup, tree, tmp_path):
+    img = tmp_path / "img"
+    checkpoint_frozen_tree_and_kill_it(gpucr, cgroup, tree, img)
+    wrapper = tmp_path / "criu-fails-restore"
+    wrapper.write_text(f'#!/bin/sh\n[ "$1" = restore ] && exit 1\nexec {shutil.which("criu")} "$@"\n')
+    wrapper.chmod(0o755)
+    r = gpucr("restore", "--image-dir", img, "--work-dir", tmp_path / "work", "--detach", "--restore-frozen",
+              env={"GPUCR_CRIU": str(wrapper)})
+    assert r.returncode == 1 and "criu restore" in r.stderr
+    assert cgroup.state_files() == cgroup.expected_files("FROZEN")

@@ -71,7 +71,7 @@ Status run(const std::vector<std::string>& a) {
     if (!k.has_cgroup()) return fail(Error(k.none_reason(), Exit::bad_input));
     GPUCR_TRY(write_file_atomic(a[2], k.record().SerializeAsString()));
     GPUCR_TRY(k.thaw_for_gpu({pid}));
-    std::cout << json{{"was_frozen", k.was_frozen()}, {"thawed_for_gpu", k.thawed_for_gpu()}}.dump() << "\n";
+    std::cout << json{{"was_frozen", k.was_frozen()}, {"thawed_by_gpucr", k.thawed_by_gpucr()}}.dump() << "\n";
   } else if (cmd == "keeper-restore") {
     GPUCR_TRY(need(2));
     pb::FreezerRecord rec;

@@ -68,10 +68,10 @@ TEST(Keeper, ThawForGpuPersistsTheRecordBeforeThawingAndRestoreFreezesAgain) {
   ASSERT_TRUE(k.capture(10).ok());
   ASSERT_TRUE(k.thaw_for_gpu({10}).ok());
   ASSERT_EQ(persisted.size(), 1u);
-  EXPECT_TRUE(persisted[0].thawed_for_gpu());
+  EXPECT_TRUE(persisted[0].thawed_by_gpucr());
   EXPECT_EQ(state_when_persisted[0], State::frozen);  // persisted before the change
   EXPECT_EQ(fz.states["/cg/ctr"], State::thawed);
-  EXPECT_TRUE(k.thawed_for_gpu());
+  EXPECT_TRUE(k.thawed_by_gpucr());
 
   ASSERT_TRUE(k.restore_original_state().ok());
   ASSERT_TRUE(k.restore_original_state().ok());  // idempotent
@@ -85,8 +85,20 @@ TEST(Keeper, ThawedCgroupIsNotTouchedForGpuWork) {
   Keeper k(fz, kT);
   ASSERT_TRUE(k.capture(10).ok());
   ASSERT_TRUE(k.thaw_for_gpu({10}).ok());
-  EXPECT_FALSE(k.thawed_for_gpu());
+  EXPECT_FALSE(k.thawed_by_gpucr());
   EXPECT_TRUE(fz.calls.empty());
+}
+
+TEST(Keeper, ThawOfANamedCgroupIsUndoneByRestore) {
+  FakeFreezer fz;
+  fz.states["/cg/ctr"] = State::frozen;
+  Keeper k(fz, kT);
+  ASSERT_TRUE(k.capture(0, fs::path("/cg/ctr")).ok());
+  ASSERT_TRUE(k.thaw().ok());
+  ASSERT_TRUE(k.thaw().ok());  // once only
+  EXPECT_TRUE(k.thawed_by_gpucr());
+  ASSERT_TRUE(k.restore_original_state().ok());
+  EXPECT_EQ(fz.calls, (std::vector<std::string>{"thaw /cg/ctr", "freeze /cg/ctr"}));
 }
 
 TEST(Keeper, FailingPersistCancelsTheThaw) {
@@ -97,9 +109,9 @@ TEST(Keeper, FailingPersistCancelsTheThaw) {
   ASSERT_TRUE(k.capture(10).ok());
   auto st = k.thaw_for_gpu({10});
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().what, "journal full");
+  EXPECT_EQ(st.error().what, "thawing the tree's cgroup for the GPU steps: journal full");
   EXPECT_TRUE(fz.calls.empty());
-  EXPECT_FALSE(k.thawed_for_gpu());
+  EXPECT_FALSE(k.thawed_by_gpucr());
 }
 
 TEST(Keeper, GpuProcessStillFrozenInAnotherCgroupIsRefused) {
