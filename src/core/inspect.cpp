@@ -103,6 +103,13 @@ std::string to_text(const InspectReport& r) {
   o << "gpucr manifest   gpucr " << m.gpucr_version() << ", criu " << m.criu_version() << ", host "
     << m.hostname() << " (kernel " << m.kernel() << ")\n";
   o << "tree             root pid " << m.target().root_pid() << ", " << m.processes_size() << " processes\n";
+  if (m.has_freezer()) {
+    const auto& f = m.freezer();
+    o << "freezer          " << (f.version() == pb::FreezerRecord::CGROUP_V2 ? "cgroup v2 " : "cgroup v1 freezer ")
+      << (f.cgroup().empty() ? f.dir() : f.cgroup() + " (" + f.dir() + ")") << ": "
+      << (f.original_state() == pb::FreezerRecord::FROZEN ? (f.freezing() ? "FREEZING" : "FROZEN") : "THAWED")
+      << " at checkpoint" << (f.thawed_by_gpucr() ? ", thawed by gpucr for GPU work" : "") << "\n";
+  }
   for (const auto& p : m.processes()) {
     std::vector<std::string> ns;
     for (auto n : p.nspid()) ns.push_back(std::to_string(n));

@@ -135,6 +135,7 @@ def test_frozen_tree_without_gpu_is_checkpointed_without_thawing(gpucr, cgroup, 
     rec = manifest_freezer(gpucr, img)
     assert rec["dir"] == str(cgroup.dir) and rec["original_state"] == "FROZEN"
     assert not rec.get("thawed_by_gpucr", False)
+    assert "FROZEN at checkpoint" in gpucr("inspect", img, check=True).stdout
     cgroup.thaw()
     assert tree.runs()  # and the tree is intact
 
