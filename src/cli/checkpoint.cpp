@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
+#include "core/inspect.hpp"
 #include "util/strings.hpp"
 
 #include <cstdio>
@@ -20,6 +21,7 @@ static int run_checkpoint(CheckpointCommand& cmd) {
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     doc["processes"] = r.manifest.processes_size();
     doc["cuda"] = r.cuda_report;
+    doc["freezer"] = r.manifest.has_freezer() ? message_to_json(r.manifest.freezer()) : nlohmann::json(nullptr);
     print_json(doc);
     return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
   }
@@ -30,6 +32,12 @@ static int run_checkpoint(CheckpointCommand& cmd) {
               cmd.core.leave_running ? ", left running" : "");
   std::fputs(phase_table(r.phases).c_str(), stdout);
   return 0;
+}
+
+void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags) {
+  sub.add_option("--manage-cgroups-mode", flags.manage_cgroups_mode,
+                 "How criu dumps/restores the tree's cgroups (criu --manage-cgroups=MODE; criu's default: soft)")
+      ->check(CLI::IsMember({"none", "props", "soft", "full", "strict", "ignore"}));
 }
 
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
@@ -50,6 +58,10 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
       ->check(CLI::Range(1, 86400));
   add_cuda_flags(sub, cmd->cuda, o.cuda, /*lock=*/true);
   sub->add_flag("--force", o.cuda.force, "Checkpoint despite the host-memory, MIG and MPS preflight refusals");
+  sub->add_option("--freeze-cgroup", o.freeze_cgroup,
+                  "Cgroup directory criu freezes to seize the tree (criu --freeze-cgroup; added by gpucr when "
+                  "the tree's cgroup is frozen, dropped when the tree had to be thawed for GPU work)");
+  add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });

@@ -66,6 +66,8 @@ std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action);
 // Hidden helpers gpucr runs itself: __cuda-call, __guardian.
 void add_internal(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
+// --manage-cgroups-mode (checkpoint and restore).
+void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags);
 
 // The whole command line: global options and every subcommand. `run` parses, runs the selected
 // action and maps every failure to an exit code (the one catch in gpucr is here).

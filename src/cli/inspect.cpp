@@ -1,13 +1,16 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "core/handler_probe.hpp"
 #include "core/inspect.hpp"
+#include "gpu/cuda/select.hpp"
 
 #include <cstdio>
 
 namespace gpucr::cli {
 
 static int run_inspect(const InspectCommand& cmd) {
-  auto r = inspect(cmd.dir);
+  cuda::RealBackendFactory cuda;
+  auto r = inspect(cmd.dir, HostHandlerProbe(cuda), criu::plugin_dir(std::nullopt));
   if (!r) return print_error(r.error());
   if (cmd.json) {
     print_json(to_json(*r));

@@ -1,13 +1,17 @@
 #include "cli/real_host.hpp"
 
 #include "cli/output.hpp"
+#include "freezer/keeper.hpp"
+
+#include <google/protobuf/util/json_util.h>
 
 namespace gpucr::cli {
 
 RealHost::RealHost(criu::Binary bin)
     : criu_(std::move(bin)),
       progress_(make_progress()),
-      host_{procs_, criu_, *progress_, gpus_, cuda_backends_} {}
+      handlers_(cuda_backends_),
+      host_{procs_, criu_, *progress_, gpus_, cuda_backends_, freezer_, handlers_} {}
 
 Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag) {
   auto bin = GPUCR_TRY(criu::locate(criu_flag));
@@ -16,6 +20,17 @@ Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>
 
 RecoverDeps make_recover_deps(const proc::ProcessTable& procs, cuda::BackendFactory& factory) {
   RecoverDeps deps{procs, {}, {}};
+  auto fz = std::make_shared<freezer::CgroupFs>();
+  deps.freezer = [fz](const nlohmann::json& j, bool thaw) -> Status {
+    pb::FreezerRecord rec;
+    if (!google::protobuf::util::JsonStringToMessage(j.dump(), &rec).ok()) {
+      return fail(Error("the journal's freezer record is unreadable", Exit::rollback_incomplete));
+    }
+    if (!thaw) return freezer::restore_original_state(*fz, rec);
+    freezer::Cgroup cg = freezer::from_record(rec);
+    if (!fz->exists(cg)) return {};
+    return fz->thaw(cg, freezer::kDefaultTimeout);
+  };
   deps.backend = [&factory](const JournalData& d) {
     auto choice = d.backend == "tool" ? cuda::BackendChoice::tool : cuda::BackendChoice::api;
     std::optional<fs::path> tool;

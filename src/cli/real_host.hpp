@@ -1,8 +1,10 @@
 // The real implementations of the seams in core/host.hpp, owned together.
 #pragma once
 
+#include "core/handler_probe.hpp"
 #include "core/host.hpp"
 #include "core/recover.hpp"
+#include "freezer/cgroup_fs.hpp"
 #include "util/file.hpp"
 
 #include <memory>
@@ -23,6 +25,8 @@ class RealHost {
   cuda::NvmlInventory gpus_;
   cuda::RealBackendFactory cuda_backends_;
   std::unique_ptr<Progress> progress_;
+  freezer::CgroupFs freezer_;
+  HostHandlerProbe handlers_;
   Host host_;
 };
 

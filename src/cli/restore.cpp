@@ -15,11 +15,19 @@ static int run_restore(RestoreCommand& cmd) {
   RestoreReport r = restore(cmd.core, (*rh)->host());
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"root_pid", r.root_pid}, {"criu_log", r.criu_log.string()},
-                       {"phases", phases_json(r.phases)}, {"cuda", r.cuda_report}};
+                       {"phases", phases_json(r.phases)}, {"cuda", r.cuda_report}, {"refrozen", r.refrozen}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    doc["plugins"] = nullptr;
+    if (r.plugins) {
+      doc["plugins"] = {{"field", criu::to_string(r.plugins->field)}, {"names", r.plugins->listed},
+                        {"gpu_handling", r.plugins->gpu_handling}, {"criu_sees", r.plugins->for_criu},
+                        {"view", r.plugins->needs_view}, {"meaning", r.plugins->meaning()}};
+    }
     print_json(doc);
   } else if (r.status) {
-    std::printf("restored %s: root pid %d\n", cmd.core.image_dir.c_str(), r.root_pid);
+    std::printf("restored %s: root pid %d%s\n", cmd.core.image_dir.c_str(), r.root_pid,
+                r.refrozen ? " (frozen again, as at checkpoint)" : "");
+    if (r.plugins) std::printf("plugins field: %s\n", r.plugins->meaning().c_str());
     for (const auto& line : r.cuda_report) std::printf("  CUDA %s\n", line.c_str());
     std::fputs(phase_table(r.phases).c_str(), stdout);
   }
@@ -54,6 +62,9 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_option("--device-map", o.device_map,
                   "Move CUDA processes to other GPUs: OLD=NEW[,...], UUIDs or indices (completed to a full map)");
   add_cuda_flags(sub, cmd->cuda, o.cuda, /*lock=*/false);
+  sub->add_flag("--restore-frozen", o.restore_frozen,
+                "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
+  add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });

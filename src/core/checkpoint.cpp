@@ -3,15 +3,19 @@
 #include "core/criu_hook.hpp"
 #include "core/cuda_checkpoint.hpp"
 #include "core/guardian.hpp"
+#include "core/inspect.hpp"
 #include "core/journal.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
+#include "criu/inventory.hpp"
+#include "freezer/keeper.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 #include "util/strings.hpp"
 #include "version.hpp"
 
 #include <sys/utsname.h>
+#include <cstring>
 #include <unistd.h>
 
 namespace gpucr {
@@ -30,22 +34,49 @@ namespace {
 class CheckpointRun {
  public:
   CheckpointRun(const CheckpointOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)), cuda_(o.cuda, h) {}
+      : opts_(o),
+        host_(h),
+        phases_(h.progress),
+        work_dir_(o.work_dir.value_or(o.image_dir)),
+        cuda_(o.cuda, h),
+        freezer_(h.freezer) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate_target(); });
     phases_.step("discover processes", [&] { return discover_processes(); });
+    phases_.step("record freezer state", [&] { return record_freezer(); });
     phases_.step("arm recovery", [&] { return arm_recovery(); });
+    phases_.step("thaw for GPU", [&] { return thaw_for_gpu(); });
     phases_.step("find CUDA processes", [&] { return cuda_.classify(); });
     phases_.step("preflight", [&] { return cuda_.preflight(opts_.image_dir, tree_rss()); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("gpu lock", [&] { return journaled("gpu lock", [&] { return cuda_.lock_all(); }); });
     phases_.step("gpu checkpoint", [&] { return journaled("gpu checkpoint", [&] { return cuda_.checkpoint_all(); }); });
     phases_.step("criu dump", [&] { return criu_dump(); }, [&] { return image_size_detail(); });
+    // Once criu dumped (and, without --leave-running, killed) the tree, the image is finished
+    // whatever else happens: these run even after a cancellation request.
+    phases_.always("record plugins", [&] { return dumped_ ? criu::record_plugins(opts_.image_dir, gpu_plugins()) : Status{}; });
     phases_.always("write manifest", [&] { return dumped_ ? write_manifest_phase() : Status{}; });
     phases_.always("gpu settle", [&] { return settle(); });
+    // After the GPU settle: no GPU call may reach a refrozen process.
+    phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
     phases_.always("finish journal", [&] { return finish_journal(); });
     return report();
+  }
+
+  // For the GPU phases: the tree has GPU processes (`gpu_pids`) that must run for the GPU steps.
+  // Thaws the tree's cgroup when it was frozen (its original state is restored by the last
+  // cleanup step whatever happens) and puts criu in interrupt-only mode.
+  Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
+    GPUCR_TRY(freezer_.thaw_for_gpu(gpu_pids));
+    if (freezer_.thawed_by_gpucr()) {
+      if (freeze_cgroup_) {
+        host_.progress.note("criu runs in interrupt-only mode (no --freeze-cgroup " + freeze_cgroup_->string() +
+                            "): the tree was thawed for the GPU steps");
+      }
+      interrupt_only_ = true;
+    }
+    return {};
   }
 
  private:
@@ -86,6 +117,10 @@ class CheckpointRun {
     if (!cuda_.has_candidates()) return {};
     journal_ = GPUCR_TRY(Journal::create("checkpoint", host_.procs));
     guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
+    freezer_.on_change([&](const pb::FreezerRecord& r) {
+      journal_->data().freezer = message_to_json(r);
+      return journal_->save();
+    });
     return {};
   }
 
@@ -106,6 +141,43 @@ class CheckpointRun {
     return rss;
   }
 
+  Status record_freezer() {
+    GPUCR_TRY(freezer_.capture(opts_.pid, opts_.freeze_cgroup));
+    std::vector<pid_t> pids;
+    for (const auto& p : tree_) pids.push_back(p.pid);
+    GPUCR_TRY(freezer_.check_tree(pids));
+    freeze_cgroup_ = opts_.freeze_cgroup;
+    if (!freeze_cgroup_ && freezer_.was_frozen()) {
+      // ptrace alone can't seize frozen tasks (criu would time out); criu's freezer handling
+      // seizes them in place and puts the cgroup back to FROZEN itself.
+      freeze_cgroup_ = freezer_.cgroup()->dir;
+      host_.progress.note("the tree's " + freezer_.cgroup()->describe() +
+                          " is frozen: criu seizes it with --freeze-cgroup, without thawing it");
+    }
+    return {};
+  }
+
+  // A tree that may use CUDA must run: gpucr thaws its cgroup (recording that first, in the
+  // journal) and criu then seizes it with ptrace only (interrupt-only mode, no --freeze-cgroup).
+  Status thaw_for_gpu() {
+    if (!cuda_.has_candidates() || !freezer_.has_cgroup()) return {};
+    std::vector<pid_t> pids;
+    for (const auto& c : cuda_.candidates()) pids.push_back(c.info.pid);
+    GPUCR_TRY(freezer_.thaw_for_gpu(pids));
+    if (freezer_.thawed_by_gpucr()) {
+      interrupt_only_ = true;
+      host_.progress.note("thawed " + freezer_.cgroup()->describe() +
+                          " for the GPU steps; criu seizes the tree with ptrace only; the cgroup is frozen again at the end");
+    }
+    return {};
+  }
+
+  std::vector<std::string> gpu_plugins() const {
+    std::vector<std::string> names;
+    if (!cuda_.empty()) names.push_back(criu::kCudaPlugin);
+    return names;
+  }
+
   Status criu_dump() {
     criu::DumpFlags f;
     static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
@@ -114,6 +186,8 @@ class CheckpointRun {
     f.work_dir = work_dir_;
     f.leave_running = opts_.leave_running;
     f.timeout_s = opts_.timeout_s;
+    f.freeze_cgroup = freeze_cgroup_;
+    f.interrupt_only = interrupt_only_;
     criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}, {}};
     if (journal_) {
       // The post-dump hook refuses to let criu kill a tree gpucr has abandoned.
@@ -124,6 +198,10 @@ class CheckpointRun {
       inv.tick = [&] { propagate_cancel(); };
     }
     auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
+    if (!out.status.success() && journal_ && journal_->data().cancel) {
+      return fail(Error(std::string("checkpoint interrupted by ") + sigabbrev_np(signals::cancel_signal()) +
+                        " during the criu dump: criu resumed the tree instead of finishing the dump"));
+    }
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -132,6 +210,10 @@ class CheckpointRun {
       return fail(std::move(e));
     }
     dumped_ = true;
+    if (signals::cancel_requested()) {
+      host_.progress.note(std::string("received ") + sigabbrev_np(signals::cancel_signal()) +
+                          " during the criu dump, which can't be interrupted safely: it completed and the image is whole");
+    }
     return {};
   }
 
@@ -190,6 +272,7 @@ class CheckpointRun {
                                       .count());
     manifest_.mutable_target()->set_root_pid(opts_.pid);
     record_processes(tree_, manifest_.mutable_processes());
+    if (freezer_.has_cgroup()) *manifest_.mutable_freezer() = freezer_.record();
     auto* flags = manifest_.mutable_flags();
     flags->set_leave_running(opts_.leave_running);
     flags->set_tcp_established(opts_.criu_flags.tcp_established);
@@ -229,6 +312,10 @@ class CheckpointRun {
   Guardian guardian_;
   bool dumped_ = false;
   pb::Manifest manifest_;
+  freezer::Keeper freezer_;
+  std::optional<fs::path> freeze_cgroup_;  // what criu gets as --freeze-cgroup
+  bool interrupt_only_ = false;            // set by thaw_for_gpu
+  std::vector<std::string> gpu_plugins_;   // CRIU plugin names of the GPU state checkpointed
 };
 
 }  // namespace

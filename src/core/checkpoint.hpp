@@ -18,8 +18,13 @@ struct CheckpointOptions {
   std::optional<fs::path> work_dir;  // default: the image directory
   bool leave_running = false;
   std::optional<int> timeout_s;      // criu --timeout
-  criu::CommonFlags criu_flags;      // --tcp-established, --shell-job, --ext-unix-sk, --file-locks
+  criu::CommonFlags criu_flags;      // --tcp-established, --shell-job, --ext-unix-sk, --file-locks,
+                                     // --manage-cgroups-mode
   CudaOptions cuda;
+  // criu --freeze-cgroup: criu freezes this cgroup to seize the tree. gpucr adds the tree's own
+  // cgroup when that is frozen (ptrace alone can't seize frozen tasks) and drops it when it had
+  // to thaw the tree for GPU work (interrupt-only mode).
+  std::optional<fs::path> freeze_cgroup;
 };
 
 struct CheckpointReport {

@@ -21,6 +21,7 @@ class CudaCheckpoint {
   // or libcuda mapped)? Decides whether a frozen cgroup must be thawed.
   bool find_candidates(const std::vector<proc::ProcInfo>& tree);
   bool has_candidates() const { return !candidates_.empty(); }
+  const std::vector<cuda::Candidate>& candidates() const { return candidates_; }
 
   // Asks the driver about each candidate (never about anything else). Refuses processes holding
   // NVIDIA device files without a CUDA context. A missing backend is an error only here, when

@@ -3,9 +3,11 @@
 #pragma once
 
 #include "core/progress.hpp"
+#include "criu/plugins.hpp"
 #include "criu/runner.hpp"
 #include "gpu/cuda/inventory.hpp"
 #include "gpu/cuda/select.hpp"
+#include "freezer/freezer.hpp"
 #include "proc/process_table.hpp"
 
 namespace gpucr {
@@ -16,6 +18,8 @@ struct Host {
   Progress& progress;
   cuda::GpuInventory& gpus;
   cuda::BackendFactory& cuda_backends;
+  freezer::Freezer& freezer;            // the tree's freezer cgroup (freezer/keeper.hpp)
+  const criu::HandlerProbe& handlers;   // which GPU handlers this host has (criu/plugins.hpp)
   std::string self_exe = "/proc/self/exe";  // runs gpucr's helpers: __cuda-call, __guardian
 };
 

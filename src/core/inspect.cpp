@@ -17,7 +17,7 @@ nlohmann::json message_to_json(const google::protobuf::Message& m) {
   return nlohmann::json::parse(out);
 }
 
-Result<InspectReport> inspect(const fs::path& dir) {
+Result<InspectReport> inspect(const fs::path& dir, const criu::HandlerProbe& probe, const fs::path& plugin_dir) {
   if (!fs::is_directory(dir)) {
     return fail(Error(dir.string() + " is not a directory", Exit::bad_input)
                     .with_hint("give the image directory of a checkpoint (gpucr checkpoint --image-dir, criu -D)"));
@@ -25,6 +25,7 @@ Result<InspectReport> inspect(const fs::path& dir) {
   InspectReport r;
   r.dir = dir;
   r.inventory = GPUCR_TRY(criu::read_inventory(dir));
+  r.plugin_plan = criu::plan_plugins(r.inventory, probe, plugin_dir, std::nullopt);
   r.manifest = GPUCR_TRY(read_manifest(dir));
   r.pstree = GPUCR_TRY(criu::read_pstree(dir));
   r.dump_stats = GPUCR_TRY(criu::read_stats(dir, "stats-dump"));
@@ -34,10 +35,20 @@ Result<InspectReport> inspect(const fs::path& dir) {
   return r;
 }
 
-static nlohmann::json plugins_json(const criu::Inventory& inv) {
+static nlohmann::json plugins_json(const criu::Inventory& inv, const criu::PluginPlan& plan) {
   nlohmann::json j;
   j["field"] = criu::to_string(inv.plugins_field());
   j["names"] = inv.plugins();
+  auto handlers = nlohmann::json::array();
+  for (const auto& c : plan.checks) {
+    handlers.push_back({{"name", c.name}, {"handled_by", criu::to_string(c.handler)},
+                        {"available", c.availability.available}, {"detail", c.availability.detail},
+                        {"hint", c.availability.hint}, {"meaning", criu::describe(c)}});
+  }
+  j["restore_here"] = {{"possible", plan.missing().empty()}, {"gpu_handling", plan.gpu_handling},
+                       {"criu_sees", plan.for_criu}, {"view", plan.needs_view},
+                       {"plugin_dir", plan.plugin_dir.string()}, {"meaning", plan.meaning()},
+                       {"handlers", handlers}};
   return j;
 }
 
@@ -46,7 +57,7 @@ nlohmann::json to_json(const InspectReport& r) {
   j["image_dir"] = r.dir.string();
   j["image_bytes"] = r.image_bytes;
   j["files"] = r.files;
-  j["inventory"] = {{"img_version", r.inventory.entry.img_version()}, {"plugins", plugins_json(r.inventory)}};
+  j["inventory"] = {{"img_version", r.inventory.entry.img_version()}, {"plugins", plugins_json(r.inventory, r.plugin_plan)}};
   auto& tree = j["pstree"] = nlohmann::json::array();
   for (const auto& e : r.pstree) {
     tree.push_back({{"pid", e.pid()}, {"ppid", e.ppid()}, {"pgid", e.pgid()}, {"sid", e.sid()},
@@ -67,12 +78,10 @@ std::string to_text(const InspectReport& r) {
   o << "size             " << format_bytes(r.image_bytes) << " in " << r.files << " files\n";
   o << "inventory        img_version " << r.inventory.entry.img_version() << "\n";
   o << "plugins field    " << criu::to_string(r.inventory.plugins_field());
-  switch (r.inventory.plugins_field()) {
-    case criu::PluginsField::missing: o << " (written by criu < 4.1: a restore enables every plugin)"; break;
-    case criu::PluginsField::empty: o << " (no GPU plugin state: restorable without GPU plugins)"; break;
-    case criu::PluginsField::listed: o << ": " << join(r.inventory.plugins(), ", "); break;
-  }
+  if (r.inventory.plugins_field() == criu::PluginsField::listed) o << ": " << join(r.inventory.plugins(), ", ");
   o << "\n";
+  o << "restore here     " << r.plugin_plan.meaning() << "\n";
+  for (const auto& c : r.plugin_plan.checks) o << "  " << c.name << " -> " << criu::describe(c) << "\n";
   o << "processes        " << r.pstree.size() << " (root pid " << r.pstree.front().pid() << ")\n";
   if (r.dump_stats && r.dump_stats->has_dump()) {
     const auto& d = r.dump_stats->dump();
@@ -94,6 +103,13 @@ std::string to_text(const InspectReport& r) {
   o << "gpucr manifest   gpucr " << m.gpucr_version() << ", criu " << m.criu_version() << ", host "
     << m.hostname() << " (kernel " << m.kernel() << ")\n";
   o << "tree             root pid " << m.target().root_pid() << ", " << m.processes_size() << " processes\n";
+  if (m.has_freezer()) {
+    const auto& f = m.freezer();
+    o << "freezer          " << (f.version() == pb::FreezerRecord::CGROUP_V2 ? "cgroup v2 " : "cgroup v1 freezer ")
+      << (f.cgroup().empty() ? f.dir() : f.cgroup() + " (" + f.dir() + ")") << ": "
+      << (f.original_state() == pb::FreezerRecord::FROZEN ? (f.freezing() ? "FREEZING" : "FROZEN") : "THAWED")
+      << " at checkpoint" << (f.thawed_by_gpucr() ? ", thawed by gpucr for GPU work" : "") << "\n";
+  }
   for (const auto& p : m.processes()) {
     std::vector<std::string> ns;
     for (auto n : p.nspid()) ns.push_back(std::to_string(n));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "criu/inventory.hpp"
+#include "criu/plugins.hpp"
 #include "criu/stats.hpp"
 #include "manifest.pb.h"
 
@@ -15,6 +16,7 @@ struct InspectReport {
   fs::path dir;
   std::optional<pb::Manifest> manifest;
   criu::Inventory inventory;
+  criu::PluginPlan plugin_plan;  // what the plugins field means for a restore on this host
   std::vector<criu::PstreeEntry> pstree;
   std::optional<criu::StatsEntry> dump_stats;
   std::optional<criu::StatsEntry> restore_stats;
@@ -23,7 +25,8 @@ struct InspectReport {
 };
 
 // Fails (bad_input) when DIR is not a readable CRIU image directory or a file in it is corrupt.
-Result<InspectReport> inspect(const fs::path& dir);
+// `probe` and `plugin_dir` (criu's plugin directory) say which GPU handlers this host has.
+Result<InspectReport> inspect(const fs::path& dir, const criu::HandlerProbe& probe, const fs::path& plugin_dir);
 
 nlohmann::json to_json(const InspectReport& r);
 std::string to_text(const InspectReport& r);

@@ -5,6 +5,8 @@
 #include "core/journal.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
+#include "freezer/keeper.hpp"
+#include "criu/image_view.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
 #include "util/log.hpp"
@@ -28,19 +30,27 @@ class RestoreRun {
         host_(h),
         phases_(h.progress),
         work_dir_(o.work_dir.value_or(o.image_dir)),
-        cuda_(o.cuda, h, o.device_map) {}
+        cuda_(o.cuda, h, o.device_map),
+        freezer_(h.freezer) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
+    phases_.step("check GPU handlers", [&] { return check_handlers(); });
     phases_.step("plan GPU restore", [&] { return cuda_.plan(manifest_); });
+    if (manifest_ && manifest_->has_freezer()) phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
     phases_.step("arm recovery", [&] { return arm_recovery(); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
+    if (plan_ && plan_->needs_view) phases_.step("prepare image view", [&] { return prepare_view(); });
     phases_.step("criu restore", [&] { return criu_restore(); });
+    if (view_.dir() != fs::path()) phases_.always("remove image view", [&] { return view_.remove(); });
     phases_.step("find restored processes", [&] { return cuda_.find_restored(root_pid_); });
     phases_.step("gpu restore", [&] { return journaled("gpu restore", [&] { return cuda_.restore_all(); }); });
     phases_.step("gpu unlock", [&] { return journaled("gpu unlock", [&] { return cuda_.unlock_all(); }); });
+    // Only after the GPU restore: no GPU call may reach a frozen process.
+    if (opts_.restore_frozen) phases_.step("freeze restored tree", [&] { return refreeze(); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
     phases_.always("finish", [&] { return finish(); });
+    if (freezer_.thawed_by_gpucr()) phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
     return report();
   }
 
@@ -54,12 +64,21 @@ class RestoreRun {
       return fail(Error("image directory " + opts_.image_dir.string() + " does not exist", Exit::bad_input));
     }
     manifest_ = GPUCR_TRY(read_manifest(opts_.image_dir));
-    GPUCR_TRY(criu::read_inventory(opts_.image_dir));
+    inventory_ = GPUCR_TRY(criu::read_inventory(opts_.image_dir));
     for (const auto& e : GPUCR_TRY(criu::read_pstree(opts_.image_dir))) {
       pids_.push_back(static_cast<pid_t>(e.pid()));
       for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
     }
     if (work_dir_ != opts_.image_dir) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+    return {};
+  }
+
+  // Honours the inventory's plugins field before anything is touched (criu/plugins.hpp).
+  Status check_handlers() {
+    plan_ = criu::plan_plugins(inventory_, host_.handlers, criu::plugin_dir(opts_.criu_flags.plugin_dir),
+                               host_.criu.binary().version);
+    GPUCR_TRY(criu::require_handlers(*plan_, opts_.image_dir));
+    log::info("plugins field: " + plan_->meaning());
     return {};
   }
 
@@ -110,6 +129,40 @@ class RestoreRun {
     return out;
   }
 
+  // criu must not see the names gpucr handles itself ("Missing required plugin").
+  Status prepare_view() {
+    criu::Inventory for_criu = inventory_;
+    for_criu.set_plugins(plan_->for_criu);
+    view_ = GPUCR_TRY(criu::ImageView::create(opts_.image_dir, for_criu));
+    return {};
+  }
+
+  // criu hangs restoring tasks into a frozen cgroup: the one recorded at checkpoint may still be
+  // frozen (gpucr put it back so after dumping a frozen tree).
+  Status check_cgroup() {
+    freezer::Cgroup cg = freezer::from_record(manifest_->freezer());
+    if (!host_.freezer.exists(cg) || !freezer::counts_as_frozen(GPUCR_TRY(host_.freezer.state(cg)))) return {};
+    if (!opts_.restore_frozen) {
+      return fail(Error(cg.describe() + " is frozen: criu would hang restoring the tree into it")
+                      .with_hint("thaw it first, or pass --restore-frozen: gpucr then thaws it for the restore and "
+                                 "freezes it again once the tree is restored"));
+    }
+    GPUCR_TRY(freezer_.capture(0, cg.dir));
+    GPUCR_TRY(freezer_.thaw());
+    host_.progress.note("thawed " + cg.describe() + " for the restore; it is frozen again afterwards");
+    return {};
+  }
+
+  Status refreeze() {
+    if (!manifest_ || !manifest_->has_freezer()) {
+      host_.progress.note("no freezer state recorded at checkpoint: the restored tree runs");
+      return {};
+    }
+    refrozen_ = GPUCR_TRY(freezer::refreeze_restored(host_.freezer, root_pid_, manifest_->freezer()));
+    if (!refrozen_) host_.progress.note("the tree's cgroup was thawed at checkpoint: the restored tree runs");
+    return {};
+  }
+
   criu::RestoreFlags restore_flags() const {
     criu::RestoreFlags f;
     static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
@@ -120,7 +173,7 @@ class RestoreRun {
       f.ext_unix_sk |= d.ext_unix_sk();
       f.file_locks |= d.file_locks();
     }
-    f.image_dir = opts_.image_dir;
+    f.image_dir = view_.dir().empty() ? opts_.image_dir : view_.dir();
     f.work_dir = work_dir_;
     f.pidfile = work_dir_ / "restore.pid";
     return f;
@@ -163,6 +216,8 @@ class RestoreRun {
     r.root_pid = root_pid_;
     r.criu_log = work_dir_ / criu::kRestoreLog;
     r.cuda_report = cuda_.report_lines();
+    r.plugins = plan_;
+    r.refrozen = refrozen_;
     return r;
   }
 
@@ -176,6 +231,11 @@ class RestoreRun {
   CudaRestore cuda_;
   std::optional<Journal> journal_;
   Guardian guardian_;
+  criu::Inventory inventory_;
+  std::optional<criu::PluginPlan> plan_;
+  criu::ImageView view_;
+  freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
+  bool refrozen_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "core/host.hpp"
 #include "core/phases.hpp"
 #include "criu/args.hpp"
+#include "criu/plugins.hpp"
 #include "util/file.hpp"
 #include "manifest.pb.h"
 
@@ -20,6 +21,9 @@ struct RestoreOptions {
   std::chrono::milliseconds pid_wait{10000}; // how long dumped pids may stay in use
   CudaOptions cuda;
   std::optional<std::string> device_map;     // --device-map OLD=NEW[,...]
+  // Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU
+  // restore). Off by default: a restored tree runs.
+  bool restore_frozen = false;
 };
 
 struct RestoreReport {
@@ -29,6 +33,8 @@ struct RestoreReport {
   pid_t root_pid = 0;                        // host pid of the restored root; a child of gpucr
   fs::path criu_log;
   std::vector<std::string> cuda_report;      // one line per CUDA process
+  std::optional<criu::PluginPlan> plugins;   // what the inventory's plugins field asked for
+  bool refrozen = false;                     // --restore-frozen froze the restored tree's cgroup
 };
 
 RestoreReport restore(const RestoreOptions& opts, Host& host);

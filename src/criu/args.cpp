@@ -18,7 +18,7 @@ std::vector<std::string> dump_args(const DumpFlags& f) {
                                 f.work_dir.string(), "--log-file", kDumpLog, "-v4"};
   if (f.leave_running) a.push_back("--leave-running");
   if (f.timeout_s) a.insert(a.end(), {"--timeout", std::to_string(*f.timeout_s)});
-  if (f.freeze_cgroup) a.insert(a.end(), {"--freeze-cgroup", f.freeze_cgroup->string()});
+  if (f.freeze_cgroup && !f.interrupt_only) a.insert(a.end(), {"--freeze-cgroup", f.freeze_cgroup->string()});
   common(a, f);
   return a;
 }

@@ -27,7 +27,11 @@ struct DumpFlags : CommonFlags {
   std::filesystem::path work_dir;
   bool leave_running = false;
   std::optional<int> timeout_s;
-  std::optional<std::filesystem::path> freeze_cgroup;
+  std::optional<std::filesystem::path> freeze_cgroup;  // --freeze-cgroup: criu freezes it to seize tasks
+  // Interrupt-only mode: criu seizes the tasks with ptrace alone, never through the cgroup
+  // freezer. Required once gpucr thawed the tree's cgroup for GPU work (the GPU processes must
+  // keep running until criu stops them); dump_args then never emits --freeze-cgroup.
+  bool interrupt_only = false;
 };
 
 struct RestoreFlags : CommonFlags {

@@ -58,4 +58,15 @@ Status write_inventory(const fs::path& image_dir, const Inventory& inv) {
   return write_file_atomic(image_dir / kInventoryFile, serialize_inventory(inv), 0600);
 }
 
+Status record_plugins(const fs::path& image_dir, const std::vector<std::string>& names) {
+  fs::path p = image_dir / kInventoryFile;
+  auto before = read_file(p);
+  if (!before) return fail(std::move(before).error().with_exit(Exit::bad_input));
+  Inventory inv = GPUCR_TRY(parse_inventory(*before, p.string()));
+  inv.set_plugins(names);
+  std::string after = serialize_inventory(inv);
+  if (after == *before) return {};
+  return write_file_atomic(p, after, 0600);
+}
+
 }  // namespace gpucr::criu

@@ -34,6 +34,13 @@ Result<Inventory> read_inventory(const fs::path& image_dir);
 // Atomically replaces IMAGE_DIR/inventory.img (temporary file + fsync + rename).
 Status write_inventory(const fs::path& image_dir, const Inventory& inv);
 
+// After a successful dump: makes IMAGE_DIR/inventory.img list exactly `names`, the GPU handlers
+// whose state the image holds, with CRIU's names ("cuda_plugin", "amdgpu_plugin"); no names
+// writes an empty field (also when criu was too old to write one). Every other field keeps its
+// bytes (CRIU writes fields in number order, as protobuf does; unknown ones are kept verbatim
+// and stay last). The file is replaced atomically and only when its content changes.
+Status record_plugins(const fs::path& image_dir, const std::vector<std::string>& names);
+
 inline constexpr const char* kInventoryFile = "inventory.img";
 
 }  // namespace gpucr::criu

@@ -1,0 +1,35 @@
+#include "core/handler_probe.hpp"
+
+#include "util/subprocess.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace gpucr {
+
+namespace {
+
+criu::Availability probe_cuda(cuda::BackendFactory& factory) {
+  auto backend = factory.make(cuda::BackendChoice::automatic, std::nullopt);
+  if (backend) return {true, (*backend)->describe(), ""};
+  return {false, backend.error().what, backend.error().hint};
+}
+
+criu::Availability probe_amdgpu(const fs::path& dir) {
+  fs::path so = dir / "amdgpu_plugin.so";
+  if (::access(so.c_str(), R_OK) == 0) return {true, so.string(), ""};
+  return {false, "no amdgpu_plugin.so in criu's plugin directory " + dir.string(),
+          "install CRIU's amdgpu plugin (built from criu's plugins/amdgpu; packaged as criu-amdgpu-plugin on some "
+          "distributions) into " + dir.string() + ", or set CRIU_LIBS_DIR to the directory that holds it"};
+}
+
+}  // namespace
+
+criu::Availability HostHandlerProbe::probe(std::string_view plugin, const fs::path& criu_plugin_dir) const {
+  if (plugin == criu::kCudaPlugin) return probe_cuda(cuda_);
+  if (plugin == criu::kAmdgpuPlugin) return probe_amdgpu(criu_plugin_dir);
+  return {true, "not a GPU handler gpucr knows; criu checks it", ""};
+}
+
+}  // namespace gpucr
