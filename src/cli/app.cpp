@@ -42,6 +42,11 @@ const char* kFooter = R"(Exit codes:
 }  // namespace
 
 int run(int argc, char** argv) {
+  // The OCI runtime wrapper bypasses the command line parser: its argv is the runtime's.
+  if (argc >= 1) {
+    if (auto name = wrapper_runtime_name(argv[0])) return run_wrapper_named(*name, argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "runtime") return run_runtime_command(argc, argv);
   CLI::App app{"gpucr: checkpoint and restore of processes and containers that use GPUs, around criu", "gpucr"};
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -58,6 +63,9 @@ int run(int argc, char** argv) {
   add_check(app, action);
   add_demo(app, action);
   add_version(app, action);
+  add_hook(app, action);
+  add_install(app, action);
+  add_runtime_help(app);
 
   try {
     try {

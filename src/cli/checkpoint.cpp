@@ -8,6 +8,7 @@
 namespace gpucr::cli {
 
 static int run_checkpoint(const CheckpointCommand& cmd) {
+  if (!cmd.container.container.empty()) return run_container_checkpoint(cmd);
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
   CheckpointReport r = checkpoint(cmd.core, (*rh)->host());
@@ -30,9 +31,9 @@ static int run_checkpoint(const CheckpointCommand& cmd) {
 
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
   auto cmd = std::make_shared<CheckpointCommand>();
-  auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree into an image directory");
+  auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree (--pid) or a container (CONTAINER)");
   auto& o = cmd->core;
-  sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint")->required();
+  sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint");
   sub->add_option("--image-dir,--image-path,-D", o.image_dir,
                   "Directory for the images: created with mode 0700, must be empty")
       ->required();
@@ -46,7 +47,13 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
       ->check(CLI::Range(1, 86400));
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
-  sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });
+  add_container_options(sub, cmd->container, /*restore=*/false);
+  sub->callback([cmd, &action] {
+    if (cmd->container.container.empty() == (cmd->core.pid == 0)) {
+      throw CLI::ValidationError("checkpoint", "give exactly one of --pid PID or CONTAINER");
+    }
+    action = [cmd] { return run_checkpoint(*cmd); };
+  });
   return cmd;
 }
 

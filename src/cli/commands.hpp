@@ -16,14 +16,27 @@ namespace gpucr::cli {
 
 using Action = std::function<int()>;
 
+// Options of `gpucr checkpoint/restore CONTAINER` (cli/container.cpp).
+struct ContainerCli {
+  std::string container;                  // positional; empty for a process tree
+  std::string runtime = "runc";           // name in PATH or path
+  std::optional<fs::path> root;           // the runtime's --root
+  double lock_wait_s = 60;
+  std::optional<fs::path> bundle;         // restore
+  std::optional<fs::path> console_socket; // restore
+  std::string manage_cgroups_mode;
+};
+
 struct CheckpointCommand {
   CheckpointOptions core;
+  ContainerCli container;
   std::optional<fs::path> criu;
   bool json = false;
 };
 
 struct RestoreCommand {
   RestoreOptions core;
+  ContainerCli container;
   std::optional<fs::path> criu;
   bool detach = false;
   double pid_wait_s = 10;
@@ -53,6 +66,22 @@ std::shared_ptr<InspectCommand> add_inspect(CLI::App& app, Action& action);
 std::shared_ptr<CheckCommand> add_check(CLI::App& app, Action& action);
 std::shared_ptr<DemoCommand> add_demo(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
+void add_hook(CLI::App& app, Action& action);        // cli/hook.cpp
+void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install and uninstall
+
+// Containers (cli/container.cpp): the CONTAINER positional and runtime options of checkpoint
+// and restore, and the runs they select.
+void add_container_options(CLI::App* sub, ContainerCli& c, bool restore);
+int run_container_checkpoint(const CheckpointCommand& cmd);
+int run_container_restore(RestoreCommand& cmd);
+
+// The OCI runtime wrapper (cli/wrapper.cpp). gpucr invoked as gpucr-NAME (a symlink) is the
+// wrapper of runtime NAME; `gpucr runtime --runtime PATH -- ARGS...` is the same by hand.
+// Both return the exit code (or exec the real runtime and never return).
+int run_wrapper_named(const std::string& name, int argc, char** argv);
+int run_runtime_command(int argc, char** argv);
+std::optional<std::string> wrapper_runtime_name(const char* argv0);
+void add_runtime_help(CLI::App& app);
 
 // The whole command line: global options and every subcommand. `run` parses, runs the selected
 // action and maps every failure to an exit code (the one catch in gpucr is here).

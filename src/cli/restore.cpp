@@ -7,6 +7,7 @@
 namespace gpucr::cli {
 
 static int run_restore(RestoreCommand& cmd) {
+  if (!cmd.container.container.empty()) return run_container_restore(cmd);
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
   cmd.core.pid_wait = std::chrono::milliseconds(static_cast<long long>(cmd.pid_wait_s * 1000));
@@ -45,7 +46,13 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
       ->check(CLI::Range(0.0, 3600.0));
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
-  sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });
+  add_container_options(sub, cmd->container, /*restore=*/true);
+  sub->callback([cmd, &action] {
+    if (!cmd->container.container.empty() && !cmd->container.bundle) {
+      throw CLI::ValidationError("restore", "restoring a container needs --bundle DIR");
+    }
+    action = [cmd] { return run_restore(*cmd); };
+  });
   return cmd;
 }
 
