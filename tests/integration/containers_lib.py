@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import tempfile
 import time
 import uuid
 
@@ -35,10 +36,11 @@ CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
 BUSYBOX = shutil.which("busybox")
 
-# The workload of every test container: a counter written to the bind-mounted /data every 50 ms.
-# After a restore it must go on from where it was, not start again from 1.
-COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count; sleep 0.05; done"
-APPLETS = ["sh", "sleep", "echo", "cat", "ls", "mkdir", "true", "false", "ps", "kill", "test", "env"]
+# The workload of every test container: a counter written to the bind-mounted /data every 50 ms
+# (through a rename, so a checkpoint never leaves a half-written file). After a restore it must
+# go on from where it was, not start again from 1.
+COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count.tmp; mv /data/count.tmp /data/count; sleep 0.05; done"
+APPLETS = ["sh", "sleep", "echo", "cat", "ls", "mkdir", "mv", "true", "false", "ps", "kill", "test", "env"]
 
 
 def unique(prefix="gpucr-t"):
@@ -301,3 +303,76 @@ def runc(tmp_path):
         yield r
     finally:
         r.cleanup()
+
+
+# ---------------------------------------------------------------- podman
+
+class Podman:
+    """podman with all its state under tmp (vfs storage, file locks, cgroupfs under a test cgroup
+    parent, no network) and the gpucr-runc launcher as its runtime."""
+
+    def __init__(self, tmp, gpucr_env, hooks_dir):
+        t = pathlib.Path(tmp) / "podman"
+        self.t = t
+        # podman refuses a runroot longer than 50 characters (socket paths live there).
+        self.short = pathlib.Path(tempfile.mkdtemp(prefix="gpucr-pm-", dir="/tmp"))
+        for d in ("root", "net", "volumes"):
+            (t / d).mkdir(parents=True)
+        for d in ("runroot", "tmp"):
+            (self.short / d).mkdir()
+        (t / "containers.conf").write_text(
+            "[engine]\n" f'lock_type = "file"\nstatic_dir = "{t}/root/libpod"\ntmp_dir = "{self.short}/tmp"\n'
+            f'volume_path = "{t}/volumes"\nevents_logger = "file"\nevents_logfile_path = "{t}/events.log"\n'
+            'cgroup_manager = "cgroupfs"\n[network]\n' f'network_config_dir = "{t}/net"\n')
+        (t / "storage.conf").write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{t}/root"\nrunroot = "{self.short}/runroot"\n')
+        self.env = {**os.environ, "CONTAINERS_CONF": str(t / "containers.conf"),
+                    "CONTAINERS_STORAGE_CONF": str(t / "storage.conf")}
+        self.cgroup_parent = unique("gpucr-podman")
+        self.base = [PODMAN, "--root", t / "root", "--runroot", self.short / "runroot", "--tmpdir", self.short / "tmp",
+                     "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+                     "--network-config-dir", t / "net", "--hooks-dir", hooks_dir, "--runtime", gpucr_env.wrapper,
+                     "--runtime-flag", f"root={self.short}/runc"]  # runc's state too stays private
+
+    def __call__(self, *args, check=True, timeout=120):
+        return run([*self.base, *args], check=check, timeout=timeout, env=self.env)
+
+    def import_rootfs(self, rootfs, name="localhost/gpucr-busybox:test"):
+        tar = self.t / "rootfs.tar"
+        with tarfile.open(tar, "w") as tf:
+            tf.add(rootfs, arcname=".")
+        self("import", tar, name)
+        return name
+
+    def run_counter(self, name, data_dir, image, extra=()):
+        # FACTS §1: podman's default rlimits can't be set without CAP_SYS_RESOURCE.
+        # FAKE-CUDA: add -v FAKE_CUDA_LIB_DIR:/opt/fake-cuda/lib -v FAKE_CUDA_STATE:/run/fake-cuda and
+        # -e LD_LIBRARY_PATH=/opt/fake-cuda/lib, and start fake_cuda_app beside COUNTER.
+        r = self("run", "-d", "--name", name, "--network", "none", "--cgroup-parent", "/" + self.cgroup_parent,
+                 "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096", "-v", f"{data_dir}:/data",
+                 *extra, image, "sh", "-c", COUNTER)
+        return r.stdout.strip()
+
+    def cleanup(self):
+        self("rm", "--all", "--force", "--time", "0", check=False)
+        self("rmi", "--all", "--force", check=False)
+        kill_pids(pids_with_cmdline_containing(str(self.t)))  # conmon, if anything survived
+        unmount_under(self.t)
+        unmount_under(self.short)
+        shutil.rmtree(self.short, ignore_errors=True)
+        remove_cgroup_tree(self.cgroup_parent)
+
+
+@pytest.fixture
+def podman(tmp_path, gpucr_env, busybox_rootfs):
+    need(PODMAN is not None and shutil.which("conmon") is not None, "podman and conmon are not installed")
+    need(RUNC is not None, "runc is not installed (podman runs it through the gpucr-runc wrapper)")
+    hooks_dir = tmp_path / "hooks.d"
+    run([GPUCR, "install", "--hooks-dir", hooks_dir, "--no-links"], env={**os.environ, **gpucr_env.env})
+    # podman import writes its blob info cache here whatever --root says.
+    with remove_if_created("/var/lib/containers"):
+        p = Podman(tmp_path, gpucr_env, hooks_dir)
+        try:
+            p.image = p.import_rootfs(busybox_rootfs)
+            yield p
+        finally:
+            p.cleanup()
