@@ -92,10 +92,17 @@ class ContainerCheckpointRun {
   }
 
   Status prepare_dirs() {
-    // gpucr's own command makes a fresh image directory; an engine (the wrapper's case) has
-    // prepared its own and may have put files there already.
-    GPUCR_TRY(make_private_dir(image_dir_, /*must_be_empty=*/!opts_.verbatim));
-    if (work_dir_ != image_dir_) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+    if (!opts_.verbatim) {  // gpucr's own command: a fresh, private image directory
+      GPUCR_TRY(make_private_dir(image_dir_, /*must_be_empty=*/true));
+      if (work_dir_ != image_dir_) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+      return {};
+    }
+    // An engine (the wrapper's case) owns its directories and may have filled them already:
+    // made 0700 when missing, as the runtime would, and otherwise left exactly as they are.
+    for (const fs::path& d : {image_dir_, work_dir_}) {
+      std::error_code ec;
+      if (!fs::exists(d, ec)) GPUCR_TRY(make_private_dir(d, /*must_be_empty=*/false));
+    }
     return {};
   }
 

@@ -136,3 +136,31 @@ def test_containers_runc_pid_and_container_are_exclusive(tmp_path):
     assert r.returncode == 2
     r = run([GPUCR, "restore", "--image-dir", tmp_path / "i", "c1"], check=False)
     assert r.returncode == 2 and "--bundle" in r.stderr
+
+
+def test_containers_runc_foreground_restore_runs_until_the_container_ends(runc, busybox_rootfs, gpucr_env, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    cid = unique()
+    bundle = runc.bundle(busybox_rootfs, cid, data)
+    runc.start(cid, bundle)
+    wait_count_above(data, 10)
+    img = tmp_path / "img"
+    rc, out, err = run_to_files([GPUCR, "checkpoint", "--root", runc.root, "--image-dir", img, cid], tmp_path,
+                                "checkpoint", env=gpucr_env.env)
+    assert rc == 0, err
+    at = checkpointed_count(data)
+    with open(tmp_path / "fg.out", "wb") as o, open(tmp_path / "fg.err", "wb") as e:
+        p = subprocess.Popen([str(GPUCR), "restore", "--root", str(runc.root), "--image-dir", str(img), "--bundle",
+                              str(bundle), cid], stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                             env={**os.environ, **gpucr_env.env})
+    try:
+        assert_counter_continues(data, at)
+        assert p.poll() is None, "gpucr stays in the foreground while the container runs"
+        assert f"restored container {cid}" in (tmp_path / "fg.out").read_text()
+        runc("kill", cid, "KILL")
+        assert p.wait(timeout=20) == 128 + 9, (tmp_path / "fg.err").read_text()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -66,11 +66,16 @@ def test_containers_wrapper_passes_every_command_with_identical_argv_and_fds(gpu
         ["--root", "/r", "checkpoint", "--image-path", str(tmp_path / "img"), "--work-path", str(tmp_path / "w"),
          "--leave-running", "--tcp-established", "--file-locks", "c2"],
     ]
+    # gpucr's leftovers of c1 (a record, a free lock file) go when an engine deletes c1.
+    (gpucr_env.run_dir / "containers/c1").mkdir(parents=True)
+    (gpucr_env.run_dir / "containers/c1/devices.json").write_text("{}")
+    (gpucr_env.run_dir / "containers/c1.lock").write_text("")
     for args in calls:
         subprocess.run([str(wrapper), *args], env=env, pass_fds=(w_fd,), check=True, timeout=60,
                        stdin=subprocess.DEVNULL, capture_output=True)
     os.close(w_fd)
     os.close(r_fd)
+    assert "c1" not in gpucr_env.containers() and "c1.lock" not in gpucr_env.containers()
     rec = recorded(tmp_path / "calls.jsonl")
     # Passthrough commands: one call each, the argv exactly as given, the inherited fd still open.
     for args, call in zip(calls[:5], rec[:5]):

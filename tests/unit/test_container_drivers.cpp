@@ -91,6 +91,7 @@ TEST(ContainerCheckpoint, WrapperRunsTheEnginesArgumentsVerbatimIntoAnExistingIm
   World w;
   fs::create_directories(w.tmp / "img");
   std::ofstream(w.tmp / "img/engine-file") << "x";
+  fs::permissions(w.tmp / "img", fs::perms(0755));
   auto o = w.checkpoint_opts();
   o.args.leave_running = true;
   o.verbatim = V{"checkpoint", "--image-path", (w.tmp / "img").string(), "--leave-running", "--file-locks", "c1"};
@@ -98,6 +99,8 @@ TEST(ContainerCheckpoint, WrapperRunsTheEnginesArgumentsVerbatimIntoAnExistingIm
   ASSERT_TRUE(r.status) << r.status.error().what;
   EXPECT_EQ(w.rt.started.at(0), *o.verbatim);
   EXPECT_TRUE(read_manifest(w.tmp / "img").value()->container().via_wrapper());
+  EXPECT_EQ(fs::status(w.tmp / "img").permissions(), fs::perms(0755)) << "the engine's directory is left as it was";
+  EXPECT_TRUE(fs::exists(w.tmp / "img/engine-file"));
   // --leave-running: the container lives on and keeps its (released) lock file.
   EXPECT_TRUE(fs::exists(runtime::container_lock_file(w.chost.run_dir, "c1")));
 }
