@@ -3,6 +3,8 @@
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace gpucr::hooks {
@@ -39,9 +41,26 @@ Result<std::vector<HostGpu>> SysGpuPresence::gpus() {
   return out;
 }
 
+static bool is_node(const std::filesystem::path& p, char type, unsigned major, unsigned minor) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return false;
+  bool kind = type == 'b' ? S_ISBLK(st.st_mode) : S_ISCHR(st.st_mode);
+  return kind && ::major(st.st_rdev) == major && ::minor(st.st_rdev) == minor;
+}
+
 bool SysGpuPresence::device_exists(char type, unsigned major, unsigned minor) {
   auto p = sys_ / "dev" / (type == 'b' ? "block" : "char") / (std::to_string(major) + ":" + std::to_string(minor));
-  return ::access(p.c_str(), F_OK) == 0;
+  if (::access(p.c_str(), F_OK) == 0) return true;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dev_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (is_node(it->path(), type, major, minor)) return true;
+    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
+    std::error_code ec2;
+    for (std::filesystem::directory_iterator in(it->path(), ec2), e2; !ec2 && in != e2; in.increment(ec2)) {
+      if (is_node(in->path(), type, major, minor)) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace gpucr::hooks

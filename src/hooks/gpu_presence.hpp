@@ -30,17 +30,21 @@ class GpuPresence {
 //   Model:           NVIDIA H100 80GB HBM3
 //   GPU UUID:        GPU-8f0c2f5e-...
 //   Device Minor:    0
-// and /sys/dev/{char,block}/MAJOR:MINOR.
+// (format seen on an H100 with driver 580), and for devices /sys/dev/{char,block}/MAJOR:MINOR,
+// else a node with that number in /dev or one directory below: NVIDIA's nodes (major 195) have
+// no /sys/dev entry.
 class SysGpuPresence : public GpuPresence {
  public:
-  explicit SysGpuPresence(std::filesystem::path proc = "/proc", std::filesystem::path sys = "/sys")
-      : proc_(std::move(proc)), sys_(std::move(sys)) {}
+  explicit SysGpuPresence(std::filesystem::path proc = "/proc", std::filesystem::path sys = "/sys",
+                          std::filesystem::path dev = "/dev")
+      : proc_(std::move(proc)), sys_(std::move(sys)), dev_(std::move(dev)) {}
   Result<std::vector<HostGpu>> gpus() override;
   bool device_exists(char type, unsigned major, unsigned minor) override;
 
  private:
   std::filesystem::path proc_;
   std::filesystem::path sys_;
+  std::filesystem::path dev_;
 };
 
 // Parses one `information` file; fails when it has no GPU UUID.

@@ -1,8 +1,9 @@
 """containerd (Debian 12's 1.6, a private daemon) with the gpucr-runc wrapper as runc binary:
 `ctr container checkpoint --task` pauses the task (the cgroup freezer) and calls the runtime's
 checkpoint --leave-running; `ctr container restore --live` restores it through the wrapper."""
-from containers_lib import (assert_counter_continues, busybox_rootfs, containerd, freezer_state, gpucr_env,  # noqa: F401
+from containers_lib import (assert_counter_continues, busybox_rootfs, freezer_state, gpucr_env,  # noqa: F401
                             read_count, unique, wait_count_above, wait_for)
+from engines_lib import containerd  # noqa: F401
 
 
 def test_containers_containerd_checkpoint_task_and_live_restore_continue_the_counter(containerd, gpucr_env, tmp_path):

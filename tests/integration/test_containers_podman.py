@@ -4,8 +4,9 @@ import json
 import tarfile
 import time
 
-from containers_lib import (GPUCR, assert_counter_continues, busybox_rootfs, gpucr_env, podman,  # noqa: F401
+from containers_lib import (GPUCR, assert_counter_continues, busybox_rootfs, gpucr_env,  # noqa: F401
                             read_count, run, unique, wait_count_above, wait_for)
+from engines_lib import podman  # noqa: F401
 
 FAKE_GPU = ["--device", "/dev/null:/dev/nvidia0"]  # a "GPU" device node (really /dev/null) for the hooks
 

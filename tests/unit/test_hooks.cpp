@@ -122,13 +122,20 @@ TEST(GpuPresence, SysReaderListsGpusAndChecksDeviceNumbers) {
                                 "Model: A\nGPU UUID: GPU-a\nDevice Minor: 0\n"));
   fs::create_directories(t / "sys/dev/char");
   ASSERT_TRUE(write_file_atomic(t / "sys/dev/char/195:0", ""));
-  hooks::SysGpuPresence sys(t / "proc", t / "sys");
+  fs::create_directories(t / "dev/sub");
+  hooks::SysGpuPresence sys(t / "proc", t / "sys", t / "dev");
   auto gpus = sys.gpus();
   ASSERT_TRUE(gpus);
   ASSERT_EQ(gpus->size(), 1u);
   EXPECT_EQ((*gpus)[0].uuid, "GPU-a");
   EXPECT_TRUE(sys.device_exists('c', 195, 0));
   EXPECT_FALSE(sys.device_exists('c', 195, 1));
+  // Nodes without a /sys/dev entry (NVIDIA's) are found in /dev: here /dev/null's number, 1:3.
+  EXPECT_FALSE(sys.device_exists('c', 1, 3));
+  ASSERT_EQ(::symlink("/dev/null", (t / "dev/sub/link").c_str()), 0);
+  EXPECT_FALSE(sys.device_exists('c', 1, 3)) << "symlinks are not nodes";
+  EXPECT_TRUE(hooks::SysGpuPresence(t / "proc", t / "none", "/dev").device_exists('c', 1, 3));
+  EXPECT_FALSE(hooks::SysGpuPresence(t / "proc", t / "none", "/dev").device_exists('b', 1, 3));
   EXPECT_TRUE(hooks::SysGpuPresence(t / "none", t / "sys").gpus()->empty());
 }
 
