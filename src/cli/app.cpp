@@ -42,21 +42,7 @@ const char* kFooter = R"(Exit codes:
 
 }  // namespace
 
-int run(int argc, char** argv) {
-  if (is_criu_action_hook(argc)) {  // criu runs gpucr as its action script (core/criu_hook.hpp)
-    proc::ProcFs procs;
-    return run_criu_action_hook(procs);
-  }
-  CLI::App app{"gpucr: checkpoint and restore of processes and containers that use GPUs, around criu", "gpucr"};
-  app.footer(kFooter);
-  app.require_subcommand(1);
-  app.fallthrough();
-  app.set_version_flag("--version", std::string("gpucr ") + kVersion);
-  Globals globals;
-  app.add_option("--log-level", globals.log_level, "debug, info, warning (default), error or quiet");
-  app.add_option("--log-file", globals.log_file, "Also write every log message, with timestamps, to this file");
-
-  Action action;
+void add_all_commands(CLI::App& app, Action& action) {
   add_checkpoint(app, action);
   add_restore(app, action);
   add_inspect(app, action);
@@ -65,18 +51,50 @@ int run(int argc, char** argv) {
   add_version(app, action);
   add_recover(app, action);
   add_internal(app, action);
+  add_hook(app, action);
+  add_install(app, action);
+  add_runtime_help(app);
+}
 
+namespace {
+
+int parse_and_run(int argc, char** argv) {
+  if (is_criu_action_hook(argc)) {  // criu runs gpucr as its action script (core/criu_hook.hpp)
+    proc::ProcFs procs;
+    return run_criu_action_hook(procs);
+  }
+  // The OCI runtime wrapper bypasses the command line parser: its argv is the runtime's.
+  if (argc >= 1) {
+    if (auto name = wrapper_runtime_name(argv[0])) return run_wrapper_named(*name, argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "runtime") return run_runtime_command(argc, argv);
+  CLI::App app{"gpucr: checkpoint and restore of processes and containers that use GPUs, around criu", "gpucr"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("gpucr ") + kVersion);
+  Globals globals;
+  app.add_option("--log-level", globals.log_level, "debug, info, warning (default), error or quiet");
+  app.add_option("--log-file", globals.log_file, "Also write every log message, with timestamps, to this file");
+  Action action;
+  add_all_commands(app, action);
   try {
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      int code = app.exit(e);
-      return code == 0 ? 0 : static_cast<int>(Exit::usage);
-    }
-    if (auto st = apply_globals(globals); !st) return print_error(st.error());
-    signals::install_cancel_handlers();
-    return action ? action() : static_cast<int>(Exit::usage);
-  } catch (const std::exception& e) {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // CLI11 reports usage errors (and --help) this way
+    int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(Exit::usage);
+  }
+  if (auto st = apply_globals(globals); !st) return print_error(st.error());
+  signals::install_cancel_handlers();
+  return action ? action() : static_cast<int>(Exit::usage);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const std::exception& e) {  // the one place gpucr catches: a bug escaped
     return print_error(Error(std::string("internal error: ") + e.what(), Exit::internal)
                            .with_hint("please report this with the command line and --log-file output"));
   }

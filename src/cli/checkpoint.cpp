@@ -10,6 +10,7 @@ namespace gpucr::cli {
 
 static int run_checkpoint(CheckpointCommand& cmd) {
   if (auto st = apply_cuda_flags(cmd.cuda, cmd.core.cuda); !st) return print_error(st.error());
+  if (!cmd.container.container.empty()) return run_container_checkpoint(cmd);
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
   recover_abandoned((*rh)->host());
@@ -42,9 +43,9 @@ void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags) {
 
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
   auto cmd = std::make_shared<CheckpointCommand>();
-  auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree into an image directory");
+  auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree (--pid) or a container (CONTAINER)");
   auto& o = cmd->core;
-  sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint")->required();
+  sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint");
   sub->add_option("--image-dir,--image-path,-D", o.image_dir,
                   "Directory for the images: created with mode 0700, must be empty")
       ->required();
@@ -64,7 +65,13 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
-  sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });
+  add_container_options(sub, cmd->container, /*restore=*/false);
+  sub->callback([cmd, &action] {
+    if (cmd->container.container.empty() == (cmd->core.pid == 0)) {
+      throw CLI::ValidationError("checkpoint", "give exactly one of --pid PID or CONTAINER");
+    }
+    action = [cmd] { return run_checkpoint(*cmd); };
+  });
   return cmd;
 }
 

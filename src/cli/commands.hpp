@@ -17,9 +17,20 @@ namespace gpucr::cli {
 
 using Action = std::function<int()>;
 
+// Options of `gpucr checkpoint/restore CONTAINER` (cli/container.cpp).
+struct ContainerCli {
+  std::string container;                  // positional; empty for a process tree
+  std::string runtime = "runc";           // name in PATH or path
+  std::optional<fs::path> root;           // the runtime's --root
+  double lock_wait_s = 60;
+  std::optional<fs::path> bundle;         // restore
+  std::optional<fs::path> console_socket; // restore
+};
+
 struct CheckpointCommand {
   CheckpointOptions core;
   CudaFlags cuda;
+  ContainerCli container;
   std::optional<fs::path> criu;
   bool json = false;
 };
@@ -27,6 +38,7 @@ struct CheckpointCommand {
 struct RestoreCommand {
   RestoreOptions core;
   CudaFlags cuda;
+  ContainerCli container;
   std::optional<fs::path> criu;
   bool detach = false;
   double pid_wait_s = 10;
@@ -68,6 +80,25 @@ void add_internal(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
 // --manage-cgroups-mode (checkpoint and restore).
 void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags);
+void add_hook(CLI::App& app, Action& action);        // cli/hook.cpp
+void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install and uninstall
+
+// Containers (cli/container.cpp): the CONTAINER positional and runtime options of checkpoint
+// and restore, and the runs they select.
+void add_container_options(CLI::App* sub, ContainerCli& c, bool restore);
+int run_container_checkpoint(const CheckpointCommand& cmd);
+int run_container_restore(RestoreCommand& cmd);
+
+// The OCI runtime wrapper (cli/wrapper.cpp). gpucr invoked as gpucr-NAME (a symlink) is the
+// wrapper of runtime NAME; `gpucr runtime --runtime PATH -- ARGS...` is the same by hand.
+// Both return the exit code (or exec the real runtime and never return).
+int run_wrapper_named(const std::string& name, int argc, char** argv);
+int run_runtime_command(int argc, char** argv);
+std::optional<std::string> wrapper_runtime_name(const char* argv0);
+void add_runtime_help(CLI::App& app);
+
+// Registers every subcommand on `app` (unit tests build the whole command line with it).
+void add_all_commands(CLI::App& app, Action& action);
 
 // The whole command line: global options and every subcommand. `run` parses, runs the selected
 // action and maps every failure to an exit code (the one catch in gpucr is here).

@@ -7,15 +7,15 @@
 
 namespace gpucr::cli {
 
-RealHost::RealHost(criu::Binary bin)
+RealHost::RealHost(criu::Binary bin, bool quiet)
     : criu_(std::move(bin)),
-      progress_(make_progress()),
+      progress_(quiet ? std::make_unique<NullProgress>() : make_progress()),
       handlers_(cuda_backends_),
       host_{procs_, criu_, *progress_, gpus_, cuda_backends_, freezer_, handlers_} {}
 
-Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag) {
+Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag, bool quiet) {
   auto bin = GPUCR_TRY(criu::locate(criu_flag));
-  return std::unique_ptr<RealHost>(new RealHost(std::move(bin)));
+  return std::unique_ptr<RealHost>(new RealHost(std::move(bin), quiet));
 }
 
 RecoverDeps make_recover_deps(const proc::ProcessTable& procs, cuda::BackendFactory& factory) {

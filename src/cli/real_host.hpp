@@ -14,12 +14,13 @@ namespace gpucr::cli {
 
 class RealHost {
  public:
-  // Locates criu (--criu, $GPUCR_CRIU, PATH) and sets up /proc and progress output.
-  static Result<std::unique_ptr<RealHost>> create(const std::optional<fs::path>& criu_flag);
+  // Locates criu (--criu, $GPUCR_CRIU, PATH) and sets up /proc and progress output (none when
+  // `quiet`: the runtime wrapper's stdio belongs to the engine and the container).
+  static Result<std::unique_ptr<RealHost>> create(const std::optional<fs::path>& criu_flag, bool quiet = false);
   Host& host() { return host_; }
 
  private:
-  RealHost(criu::Binary bin);
+  RealHost(criu::Binary bin, bool quiet);
   proc::ProcFs procs_;
   criu::ExecRunner criu_;
   cuda::NvmlInventory gpus_;

@@ -8,6 +8,7 @@ namespace gpucr::cli {
 
 static int run_restore(RestoreCommand& cmd) {
   if (auto st = apply_cuda_flags(cmd.cuda, cmd.core.cuda); !st) return print_error(st.error());
+  if (!cmd.container.container.empty()) return run_container_restore(cmd);
   auto rh = RealHost::create(cmd.criu);
   if (!rh) return print_error(rh.error());
   recover_abandoned((*rh)->host());
@@ -67,7 +68,13 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
-  sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });
+  add_container_options(sub, cmd->container, /*restore=*/true);
+  sub->callback([cmd, &action] {
+    if (!cmd->container.container.empty() && !cmd->container.bundle) {
+      throw CLI::ValidationError("restore", "restoring a container needs --bundle DIR");
+    }
+    action = [cmd] { return run_restore(*cmd); };
+  });
   return cmd;
 }
 

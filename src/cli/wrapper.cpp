@@ -1,0 +1,212 @@
+// The OCI runtime wrapper: gpucr invoked as gpucr-runc / gpucr-crun (argv[0]), or as
+// `gpucr runtime --runtime PATH -- ARGS...`.
+//
+// Every command except checkpoint and restore is exec'd into the real runtime at once, before
+// gpucr opens a file or touches a signal: same pid, argv (argv[0] becomes the runtime's path),
+// environment, stdio, fds and signal dispositions, so nothing can differ. checkpoint and restore
+// are parsed (runtime/argv.hpp); the container drivers run their phases and call the real
+// runtime as a child with the engine's exact arguments, forwarding SIGINT/SIGTERM/SIGHUP to it,
+// and the wrapper exits with the runtime's status (re-raising its signal if it was killed).
+// Command lines gpucr can't orchestrate (--help, usage errors, unknown options, --pre-dump) are
+// exec'd unchanged: `checkpoint --help` exits 0 as engines' probes require, and podman's probe
+// `restore --lsm-mount-context` gets the runtime's own "needs an argument" message.
+//
+// The real runtime: GPUCR_RUNTIME (a name or path) when set, else NAME in PATH, never gpucr
+// itself. GPUCR_LOG_FILE (optional) receives the wrapper's log.
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/real_host.hpp"
+#include "core/container_checkpoint.hpp"
+#include "core/container_gpus.hpp"
+#include "core/container_restore.hpp"
+#include "criu/runner.hpp"
+#include "runtime/cli_runtime.hpp"
+#include "runtime/container_id.hpp"
+#include "runtime/lock.hpp"
+#include "runtime/paths.hpp"
+#include "util/log.hpp"
+#include "util/signals.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace gpucr::cli {
+
+namespace {
+
+[[noreturn]] void exec_runtime(const fs::path& real, const std::vector<std::string>& args) {
+  std::vector<std::string> all{real.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(real.c_str(), argv.data());
+  int err = errno;
+  print_error(sys_error("cannot exec " + real.string(), err).with_exit(Exit::missing_dependency));
+  std::_Exit(static_cast<int>(Exit::missing_dependency));
+}
+
+// Exit like the runtime did: its code, or its signal raised on ourselves.
+int exit_like(const ExitStatus& st) {
+  if (!st.signaled) return st.code;
+  std::fflush(nullptr);
+  ::signal(st.signal, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, st.signal);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(st.signal);
+  return st.shell_code();
+}
+
+// The wrapper's own seams: no progress output (its stdio belongs to the engine and, for a
+// restore, to the container).
+struct WrapperSeams {
+  std::unique_ptr<RealHost> real;
+  std::unique_ptr<runtime::CliRuntime> runtime;
+  hooks::SysGpuPresence gpus;
+  std::unique_ptr<ContainerHost> chost;
+};
+
+Result<std::unique_ptr<WrapperSeams>> make_seams(const fs::path& real, const runtime::Invocation& inv) {
+  auto s = std::make_unique<WrapperSeams>();
+  s->real = GPUCR_TRY(RealHost::create(inv.criu, /*quiet=*/true));
+  s->runtime = std::make_unique<runtime::CliRuntime>(real, inv.globals);
+  s->chost.reset(new ContainerHost{s->real->host(), *s->runtime, s->gpus, runtime::run_dir()});
+  return s;
+}
+
+void setup_logging() {
+  log::set_level(log::Level::warn);
+  if (const char* f = std::getenv("GPUCR_LOG_FILE"); f && *f) log::set_file(f);
+}
+
+// The status of an orchestrated command: the runtime's when it ran and failed (it printed its
+// own message; gpucr adds its view), gpucr's error code when gpucr failed, else 0.
+int finish(const Status& st, const std::optional<ExitStatus>& runtime_exit) {
+  if (st.ok()) return 0;
+  print_error(st.error());
+  if (runtime_exit && !runtime_exit->success()) return exit_like(*runtime_exit);
+  return static_cast<int>(st.error().exit);
+}
+
+int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, runtime::CheckpointArgs args) {
+  auto seams = make_seams(real, inv);
+  if (!seams) return print_error(seams.error());
+  ContainerCheckpointOptions o{.args = std::move(args), .cwd = fs::current_path()};
+  o.verbatim = std::vector<std::string>{"checkpoint"};
+  o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
+  auto r = checkpoint_container(o, *(*seams)->chost);
+  return finish(r.status, r.runtime_exit);
+}
+
+int wrap_restore(const fs::path& real, const runtime::Invocation& inv, runtime::RestoreArgs args) {
+  auto seams = make_seams(real, inv);
+  if (!seams) return print_error(seams.error());
+  ContainerRestoreOptions o{.args = std::move(args), .cwd = fs::current_path()};
+  o.verbatim = std::vector<std::string>{"restore"};
+  o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
+  auto r = restore_container(o, *(*seams)->chost);
+  if (!r.status.ok()) return finish(r.status, r.runtime_exit);
+  if (!r.running) return 0;
+  return exit_like(runtime::wait_forwarding_signals(*r.running));
+}
+
+// Before `delete ID` is exec'd: drop gpucr's records and the lock file of ID unless a gpucr
+// operation holds it (engines without hooks, like containerd, never run poststop).
+void forget_container(const std::vector<std::string>& delete_args) {
+  if (delete_args.empty() || !runtime::valid_container_id(delete_args.back())) return;
+  const std::string& id = delete_args.back();
+  fs::path run = runtime::run_dir();
+  std::error_code ec;
+  if (!fs::exists(runtime::container_lock_file(run, id), ec) && !fs::exists(runtime::container_dir(run, id), ec)) return;
+  auto lock = runtime::ContainerLock::try_acquire(run, id, "delete");
+  if (!lock || !*lock) return;
+  (void)remove_container_records(run, id);
+  (*lock)->remove_file();
+}
+
+int run_wrapper(const fs::path& real, const std::vector<std::string>& args) {
+  auto inv = runtime::split_invocation(args);
+  if (!inv) exec_runtime(real, args);
+  if (inv->command == "delete") forget_container(inv->command_args);
+  if (inv->command != "checkpoint" && inv->command != "restore") exec_runtime(real, args);
+  std::variant<runtime::CheckpointArgs, runtime::RestoreArgs, runtime::Passthrough> req;
+  if (inv->command == "checkpoint") {
+    std::visit([&](auto&& v) { req = v; }, runtime::parse_checkpoint(inv->command_args));
+  } else {
+    std::visit([&](auto&& v) { req = v; }, runtime::parse_restore(inv->command_args));
+  }
+  if (auto* p = std::get_if<runtime::Passthrough>(&req)) {
+    if (p->warn) std::fprintf(stderr, "gpucr: warning: %s; running %s without gpucr's orchestration\n", p->reason.c_str(), real.c_str());
+    exec_runtime(real, args);
+  }
+  setup_logging();
+  signals::install_cancel_handlers();
+  if (auto* c = std::get_if<runtime::CheckpointArgs>(&req)) return wrap_checkpoint(real, *inv, *c);
+  return wrap_restore(real, *inv, std::get<runtime::RestoreArgs>(req));
+}
+
+const char* kRuntimeUsage =
+    "Usage: gpucr runtime --runtime PATH -- RUNTIME-ARGS...\n"
+    "Runs the OCI runtime PATH (runc or crun) with RUNTIME-ARGS exactly as given, adding gpucr's\n"
+    "orchestration to `checkpoint` and `restore`. The same as invoking gpucr through a symlink named\n"
+    "gpucr-runc or gpucr-crun (see `gpucr install`), which runs runc or crun from PATH (or\n"
+    "$GPUCR_RUNTIME).\n";
+
+}  // namespace
+
+std::optional<std::string> wrapper_runtime_name(const char* argv0) {
+  if (!argv0) return std::nullopt;
+  std::string base = fs::path(argv0).filename().string();
+  const std::string prefix = "gpucr-";
+  if (base.size() <= prefix.size() || base.rfind(prefix, 0) != 0) return std::nullopt;
+  return base.substr(prefix.size());
+}
+
+int run_wrapper_named(const std::string& name, int argc, char** argv) {
+  auto real = runtime::resolve_wrapped_runtime(name);
+  if (!real) return print_error(real.error());
+  return run_wrapper(*real, std::vector<std::string>(argv + 1, argv + argc));
+}
+
+int run_runtime_command(int argc, char** argv) {
+  std::optional<std::string> rt;
+  int i = 2;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      std::fputs(kRuntimeUsage, stdout);
+      return 0;
+    }
+    if (a == "--runtime" && i + 1 < argc) {
+      rt = argv[++i];
+    } else if (a.rfind("--runtime=", 0) == 0) {
+      rt = a.substr(10);
+    } else {
+      std::fprintf(stderr, "gpucr runtime: unexpected %s before --\n%s", a.c_str(), kRuntimeUsage);
+      return static_cast<int>(Exit::usage);
+    }
+  }
+  if (!rt) {
+    std::fprintf(stderr, "gpucr runtime: --runtime PATH is required\n%s", kRuntimeUsage);
+    return static_cast<int>(Exit::usage);
+  }
+  auto real = runtime::resolve_runtime(*rt);
+  if (!real) return print_error(real.error());
+  return run_wrapper(*real, std::vector<std::string>(argv + i, argv + argc));
+}
+
+void add_runtime_help(CLI::App& app) {
+  app.add_subcommand("runtime", "OCI runtime wrapper: gpucr runtime --runtime PATH -- ARGS (see --help)");
+}
+
+}  // namespace gpucr::cli

@@ -1,0 +1,42 @@
+// What `gpucr hook prestart` and `gpucr hook poststop` do (cli/hook.cpp reads stdin and the
+// parent runtime's command line, then calls these).
+//
+// prestart runs in two situations, told apart by the command line of the runtime that runs the
+// hook (its parent process): `RUNTIME [globals] restore [options] ID` is a restore (runc runs
+// prestart at CRIU's setup-namespaces stage), anything else (create, run) a create.
+//   restore: the checkpoint's manifest (IMAGE_PATH/gpucr-manifest) names the container's GPUs;
+//            each must be present on this host, else the hook fails and with it the restore,
+//            before any process is restored.
+//   create:  the container's GPU devices (bundle config.json) are recorded in
+//            RUN_DIR/containers/<id>/devices.json for later checkpoints; nothing is written for
+//            a container without GPU devices.
+// poststop removes RUN_DIR/containers/<id>/ and the container's lock file when no gpucr
+// operation holds it (one may: runc runs poststop inside `runc checkpoint`).
+#pragma once
+
+#include "hooks/gpu_presence.hpp"
+#include "hooks/oci_state.hpp"
+#include "util/file.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpucr {
+
+struct HookContext {
+  hooks::OciState state;
+  std::vector<std::string> parent_argv;  // /proc/PPID/cmdline of the runtime running the hook
+  fs::path parent_cwd;                   // /proc/PPID/cwd: relative image paths are relative to it
+  fs::path run_dir;
+};
+
+// The image path when `parent_argv` is a restore of container `id`, else nullopt.
+std::optional<fs::path> restore_image_of(const std::vector<std::string>& parent_argv, const fs::path& parent_cwd,
+                                         const std::string& id);
+
+// Each returns a one-line summary of what it did (logged at info level).
+Result<std::string> hook_prestart(const HookContext& ctx, hooks::GpuPresence& gpus);
+Result<std::string> hook_poststop(const HookContext& ctx);
+
+}  // namespace gpucr

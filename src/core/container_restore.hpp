@@ -1,0 +1,48 @@
+// Restore of a container through its OCI runtime: the driver behind
+// `gpucr restore CONTAINER` and the runtime wrapper's `restore` (cli/wrapper.cpp).
+// `<runtime> restore` re-creates the container (rootfs, mounts, namespaces, cgroups); gpucr
+// checks the GPUs first and afterwards finds the processes' new host pids through NSpid (inside
+// the container's pid namespace they keep their pids; on the host they get new ones).
+#pragma once
+
+#include "core/container_host.hpp"
+#include "core/phases.hpp"
+#include "runtime/argv.hpp"
+#include "util/file.hpp"
+#include "manifest.pb.h"
+
+#include <memory>
+#include <optional>
+
+namespace gpucr {
+
+struct ContainerRestoreOptions {
+  runtime::RestoreArgs args;                         // id, --bundle, --image-path, --detach, ...
+  std::optional<std::vector<std::string>> verbatim;  // the wrapper's case, as for checkpoint
+  fs::path cwd;                                      // for relative/default paths
+  std::chrono::milliseconds lock_wait{60000};
+  std::chrono::milliseconds start_wait{300000};      // foreground: how long the restore may take
+};
+
+struct RestoredProcess {
+  pid_t old_pid = 0;   // host pid at checkpoint
+  pid_t nspid = 0;     // pid in the container's pid namespace (unchanged)
+  pid_t new_pid = 0;   // host pid now
+  std::string comm;
+};
+
+struct ContainerRestoreReport {
+  Status status;
+  std::vector<PhaseTiming> phases;
+  std::optional<pb::Manifest> manifest;              // absent for images not written by gpucr
+  pid_t init_pid = 0;                                // host pid of the restored container's init
+  std::vector<RestoredProcess> processes;
+  std::optional<ExitStatus> runtime_exit;            // set when the runtime command has ended
+  // Without --detach the runtime stays in the foreground as the container's parent: this is it,
+  // still running; the caller waits for it (runtime::wait_forwarding_signals).
+  std::unique_ptr<runtime::Running> running;
+};
+
+ContainerRestoreReport restore_container(const ContainerRestoreOptions& opts, ContainerHost& host);
+
+}  // namespace gpucr

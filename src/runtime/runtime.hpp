@@ -1,0 +1,63 @@
+// The OCI runtime seam: what gpucr asks of runc/crun. Real: CliRuntime (cli_runtime.hpp) runs
+// the runtime's command line; fake: tests/unit/container_fakes.hpp.
+#pragma once
+
+#include "util/subprocess.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gpucr::runtime {
+
+namespace fs = std::filesystem;
+
+// `<runtime> state ID` (the OCI state plus runc's extras):
+//   {"ociVersion": "1.0.2-dev", "id": "c1", "pid": 12867, "status": "running",
+//    "bundle": "/path", "rootfs": "/path/rootfs", "created": "...", "owner": "",
+//    "annotations": {"k": "v"}}            (annotations only when the config has some)
+// status: creating, created, running, paused or stopped; pid 0 once stopped.
+struct ContainerState {
+  std::string oci_version;
+  std::string id;
+  std::string status;
+  pid_t pid = 0;
+  fs::path bundle;
+  fs::path rootfs;
+  std::map<std::string, std::string> annotations;
+};
+
+// Parses the JSON above strictly (fields of the wrong type are errors; unknown ones ignored).
+// `id` names the container in messages.
+Result<ContainerState> parse_state_json(std::string_view json, const std::string& id);
+
+// A runtime command started by Runtime::start.
+class Running {
+ public:
+  virtual ~Running() = default;  // a command still running is killed and reaped
+  virtual pid_t pid() const = 0;
+  // nullopt: still running at `deadline`.
+  virtual std::optional<ExitStatus> wait_until(Clock::time_point deadline) = 0;
+  virtual void kill(int sig) = 0;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // "runc", "crun" or the file name: for messages and the manifest.
+  virtual std::string name() const = 0;
+  virtual fs::path path() const = 0;
+  // Global options put before every command (--root DIR, ...), verbatim.
+  virtual std::vector<std::string> globals() const = 0;
+  virtual Result<ContainerState> state(const std::string& id) = 0;
+  // Starts `<runtime> GLOBALS... args...` with gpucr's stdin, stdout, stderr, environment and
+  // inheritable fds: for a restore these become the container's stdio.
+  virtual Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args) = 0;
+};
+
+// Waits for `r` to end, forwarding SIGINT, SIGTERM and SIGHUP that gpucr receives to it.
+ExitStatus wait_forwarding_signals(Running& r);
+
+}  // namespace gpucr::runtime

@@ -1,0 +1,319 @@
+"""Container test infrastructure: a busybox rootfs, runc bundles on a private --root, the
+gpucr-runc wrapper, and cleanup of everything they create (containers, processes, mounts,
+cgroups), even when a test fails. Podman and containerd: engines_lib.py.
+
+Fixtures are imported by the test modules (`from containers_lib import ...`). Everything lives
+under the test's tmp_path; system paths that the engines insist on (containerd's /run/containerd,
+podman's /var/lib/containers/cache) are removed afterwards when the test created them.
+
+Fake CUDA (tests/fakes, built by another issue): containers get it through two bind mounts,
+FAKE_CUDA_LIB_DIR -> /opt/fake-cuda/lib (libcuda.so.1, on LD_LIBRARY_PATH) and the fake driver's
+state dir -> /run/fake-cuda, and run fake_cuda_app next to the counter. The places that will add
+them are marked "FAKE-CUDA" below and in the test modules.
+"""
+import contextlib
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import need
+from helpers import GPUCR, wait_for
+
+RUNC = shutil.which("runc")
+BUSYBOX = shutil.which("busybox")
+
+# The workload of every test container: a counter written to the bind-mounted /data every 50 ms
+# (through a rename, so a checkpoint never leaves a half-written file). After a restore it must
+# go on from where it was, not start again from 1.
+COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count.tmp; mv /data/count.tmp /data/count; sleep 0.05; done"
+APPLETS = ["sh", "sleep", "echo", "cat", "ls", "mkdir", "mv", "true", "false", "ps", "kill", "test", "env"]
+
+
+def unique(prefix="gpucr-t"):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def run(argv, check=True, timeout=120, **kw):
+    """Runs argv with stdio captured (never use it for a command whose children keep running)."""
+    r = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} exited {r.returncode}\nstdout:\n{r.stdout}\n"
+                             f"stderr:\n{r.stderr}")
+    return r
+
+
+def run_to_files(argv, tmp, name, env=None, timeout=120):
+    """Runs argv with stdin from /dev/null and stdout/stderr in files (a restored container may
+    inherit them, so no pipe of ours must reach it). Returns (returncode, stdout, stderr)."""
+    out, err = pathlib.Path(tmp) / f"{name}.out", pathlib.Path(tmp) / f"{name}.err"
+    e = dict(os.environ)
+    e.update(env or {})
+    with open(out, "wb") as o, open(err, "wb") as x:
+        rc = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=o, stderr=x,
+                            env=e, timeout=timeout).returncode
+    return rc, out.read_text(), err.read_text()
+
+
+def read_count(data_dir):
+    """The counter's value, or None while the file is being rewritten."""
+    try:
+        text = (pathlib.Path(data_dir) / "count").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def wait_count_above(data_dir, n, timeout=20):
+    return wait_for(lambda: (read_count(data_dir) or 0) > n and read_count(data_dir), timeout=timeout,
+                    what=f"the counter in {data_dir} to pass {n}")
+
+
+def assert_counter_continues(data_dir, at_checkpoint, timeout=20):
+    """After a restore the counter goes on from at_checkpoint: it passes it, and the first value seen
+    is not a fresh start."""
+    first = wait_for(lambda: read_count(data_dir), timeout=timeout, what="a counter value")
+    assert first >= at_checkpoint - 1, f"counter restarted: {first} after checkpointing at {at_checkpoint}"
+    wait_count_above(data_dir, first + 5, timeout=timeout)
+
+
+def freezer_state(pid):
+    """FROZEN/THAWED/FREEZING of pid's cgroup (v1 freezer, else v2 cgroup.freeze)."""
+    for line in pathlib.Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hid, ctrls, path = line.split(":", 2)
+        if "freezer" in ctrls.split(","):
+            return pathlib.Path(f"/sys/fs/cgroup/freezer{path}/freezer.state").read_text().strip()
+    for line in pathlib.Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hid, ctrls, path = line.split(":", 2)
+        if hid == "0":
+            for mnt in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+                f = pathlib.Path(f"{mnt}{path}/cgroup.freeze")
+                if f.exists():
+                    return "FROZEN" if f.read_text().strip() == "1" else "THAWED"
+    raise AssertionError(f"no freezer cgroup for pid {pid}")
+
+
+# ---------------------------------------------------------------- cleanup helpers
+
+def remove_cgroup_tree(name):
+    """rmdir's /sys/fs/cgroup/*/NAME (and the v2 tree) depth-first; the cgroups must be empty."""
+    roots = [p for p in pathlib.Path("/sys/fs/cgroup").iterdir() if p.is_dir()] + [pathlib.Path("/sys/fs/cgroup")]
+    for root in roots:
+        top = root / name.strip("/")
+        if not top.is_dir():
+            continue
+        for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)  # tasks still leaving
+
+
+def unmount_under(prefix):
+    """Unmounts every mount point under prefix, deepest first (lazily when busy)."""
+    prefix = str(prefix).rstrip("/") + "/"
+    points = []
+    for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines():
+        mp = line.split()[4].encode().decode("unicode_escape")
+        if (mp + "/").startswith(prefix):
+            points.append(mp)
+    for mp in sorted(set(points), key=len, reverse=True):
+        if subprocess.run(["umount", mp], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+
+
+def kill_cgroup_tree(name):
+    """Thaws and SIGKILLs every process in /sys/fs/cgroup/*/NAME (containers whose runtime or shim
+    is gone; a frozen process would not die)."""
+    for f in pathlib.Path("/sys/fs/cgroup").glob(f"*/{name.strip('/')}/**/freezer.state"):
+        with contextlib.suppress(OSError):
+            f.write_text("THAWED")
+    for f in pathlib.Path("/sys/fs/cgroup").glob(f"**/{name.strip('/')}/**/cgroup.freeze"):
+        with contextlib.suppress(OSError):
+            f.write_text("0")
+    pids = set()
+    for procs in pathlib.Path("/sys/fs/cgroup").glob(f"*/{name.strip('/')}/**/cgroup.procs"):
+        with contextlib.suppress(OSError):
+            pids.update(int(p) for p in procs.read_text().split())
+    kill_pids(sorted(pids))
+
+
+def pids_with_cmdline_containing(text):
+    """Pids whose command line contains text (used to find daemons and shims the test started)."""
+    out = []
+    for p in pathlib.Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            if text.encode() in (p / "cmdline").read_bytes():
+                out.append(int(p.name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return out
+
+
+def kill_pids(pids, timeout=10):
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(pathlib.Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def remove_if_created(*paths):
+    """Removes each path after the block when it did not exist before (engines that write fixed
+    system paths: containerd's shim sockets, podman's blob info cache)."""
+    before = {p: pathlib.Path(p).exists() for p in paths}
+    try:
+        yield
+    finally:
+        for p, existed in before.items():
+            if not existed:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- rootfs and the wrapper
+
+def make_busybox_rootfs(dest):
+    dest = pathlib.Path(dest)
+    for d in ("bin", "proc", "dev", "sys", "tmp", "data", "etc", "run"):
+        (dest / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, dest / "bin/busybox")
+    for a in APPLETS:
+        (dest / "bin" / a).symlink_to("busybox")
+    (dest / "etc/passwd").write_text("root:x:0:0:root:/:/bin/sh\n")
+    (dest / "etc/group").write_text("root:x:0:\n")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(tmp_path_factory):
+    need(BUSYBOX is not None and b"statically linked" in run(["file", "-L", BUSYBOX]).stdout.encode(),
+         "busybox-static is not installed")
+    return make_busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")
+
+
+class GpucrEnv:
+    """gpucr's run dir and the runtime wrapper for one test.
+
+    link_dir/gpucr-runc is a symlink to the gpucr binary (the wrapper as `gpucr install` makes it);
+    bin_dir/gpucr-runc is a launcher script that sets GPUCR_RUN_DIR and GPUCR_LOG_FILE and execs the
+    link: engines (podman's conmon) don't pass their environment on to the runtime."""
+
+    def __init__(self, tmp):
+        self.tmp = pathlib.Path(tmp)
+        self.run_dir = self.tmp / "gpucr-run"
+        self.log = self.tmp / "gpucr-wrapper.log"
+        self.link_dir = self.tmp / "links"
+        self.bin_dir = self.tmp / "bin"
+        self.link_dir.mkdir()
+        self.bin_dir.mkdir()
+        (self.link_dir / "gpucr-runc").symlink_to(GPUCR)
+        launcher = self.bin_dir / "gpucr-runc"
+        launcher.write_text("#!/bin/sh\n"
+                            f"export GPUCR_RUN_DIR='{self.run_dir}' GPUCR_LOG_FILE='{self.log}'\n"
+                            f"exec '{self.link_dir / 'gpucr-runc'}' \"$@\"\n")
+        launcher.chmod(0o755)
+        self.wrapper = launcher
+        self.env = {"GPUCR_RUN_DIR": str(self.run_dir), "GPUCR_LOG_FILE": str(self.log)}
+
+    def containers(self):
+        """Names under RUN_DIR/containers (records and lock files)."""
+        d = self.run_dir / "containers"
+        return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+    def log_text(self):
+        return self.log.read_text() if self.log.exists() else ""
+
+
+@pytest.fixture
+def gpucr_env(tmp_path):
+    return GpucrEnv(tmp_path)
+
+
+# ---------------------------------------------------------------- runc
+
+class Runc:
+    """runc on a private --root; every container started here is deleted by cleanup()."""
+
+    def __init__(self, tmp):
+        self.tmp = pathlib.Path(tmp)
+        self.root = self.tmp / "runc-root"
+        self.log = self.tmp / "runc.log"
+        self.ids = []
+        self.cgroup_parent = unique("gpucr-runc")  # every container's cgroups go below it
+
+    def argv(self, *args, runtime=None):
+        return [str(runtime or RUNC), "--root", str(self.root), "--log", str(self.log), *map(str, args)]
+
+    def __call__(self, *args, check=True, runtime=None, env=None):
+        e = dict(os.environ)
+        e.update(env or {})
+        return run(self.argv(*args, runtime=runtime), check=check, env=e)
+
+    def bundle(self, rootfs, name, data_dir, devices=(), hooks=None, args=None):
+        """A bundle whose container runs COUNTER with data_dir on /data. devices: (path, major,
+        minor) char devices; hooks: the config's "hooks" object."""
+        b = self.tmp / f"bundle-{name}"
+        shutil.copytree(rootfs, b / "rootfs", symlinks=True)
+        run([RUNC, "spec", "--bundle", b])
+        c = json.loads((b / "config.json").read_text())
+        c["process"]["terminal"] = False
+        c["process"]["args"] = args or ["sh", "-c", COUNTER]
+        # FACTS §1: rlimits above the current ones can't be set without CAP_SYS_RESOURCE.
+        c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+        c["root"]["readonly"] = False
+        c["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{name}"
+        c["mounts"].append({"destination": "/data", "type": "bind", "source": str(data_dir),
+                            "options": ["rbind", "rw"]})
+        # FAKE-CUDA: bind FAKE_CUDA_LIB_DIR to /opt/fake-cuda/lib and the fake driver's state dir
+        # to /run/fake-cuda here, set LD_LIBRARY_PATH, and start fake_cuda_app beside COUNTER.
+        c["linux"]["devices"] = [{"path": p, "type": "c", "major": ma, "minor": mi, "fileMode": 0o666,
+                                  "uid": 0, "gid": 0} for p, ma, mi in devices]
+        if hooks:
+            c["hooks"] = hooks
+        (b / "config.json").write_text(json.dumps(c, indent=1))
+        return b
+
+    def start(self, cid, bundle):
+        """runc run -d; the container's stdio is /dev/null (CRIU restores it as it was)."""
+        self.ids.append(cid)
+        subprocess.run(self.argv("run", "-d", "--bundle", bundle, cid), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60)
+        return self.state(cid)
+
+    def state(self, cid):
+        r = self("state", cid, check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def cleanup(self):
+        for cid in self.ids:
+            self("delete", "--force", cid, check=False)
+        leftover = self("list", "-q", check=False).stdout.split()
+        # A failed restore or a racing delete can leave cgroups behind: remove them all.
+        kill_cgroup_tree(self.cgroup_parent)
+        remove_cgroup_tree(self.cgroup_parent)
+        assert not leftover, f"runc containers left behind: {leftover}"
+
+
+@pytest.fixture
+def runc(tmp_path):
+    need(RUNC is not None, "runc is not installed")
+    need(shutil.which("iptables-restore") is not None, "runc checkpoint needs iptables-restore (package iptables)")
+    r = Runc(tmp_path)
+    try:
+        yield r
+    finally:
+        r.cleanup()

@@ -1,0 +1,197 @@
+// What the prestart/poststop hooks do, the GPU records and checks, install/uninstall.
+#include "container_fakes.hpp"
+#include "core/container_gpus.hpp"
+#include "core/container_hooks.hpp"
+#include "core/install.hpp"
+#include "core/manifest.hpp"
+#include "runtime/lock.hpp"
+#include "runtime/paths.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace gpucr;
+using namespace gpucr::ctrtest;
+using V = std::vector<std::string>;
+
+namespace {
+
+struct HookWorld {
+  TempDir tmp;
+  FakeGpus gpus;
+  HookContext ctx;
+
+  HookWorld() {
+    fs::create_directories(tmp / "bundle");
+    ctx.state = {.oci_version = "1.0.2", .id = "c1", .status = "creating", .pid = 77, .bundle = tmp / "bundle"};
+    ctx.run_dir = tmp / "run";
+    ctx.parent_cwd = tmp.path();
+    ctx.parent_argv = {"runc", "--root", "/r", "create", "--bundle", (tmp / "bundle").string(), "c1"};
+  }
+  void config(const std::string& json) { std::ofstream(tmp / "bundle/config.json") << json; }
+  fs::path record() { return runtime::container_dir(ctx.run_dir, "c1") / kDevicesRecord; }
+  // An image dir whose manifest says the container used `dev`.
+  fs::path image_needing(const pb::GpuDevice& dev) {
+    pb::Manifest m;
+    m.mutable_container()->set_id("c1");
+    *m.mutable_container()->add_gpu_devices() = dev;
+    fs::create_directories(tmp / "img");
+    EXPECT_TRUE(write_manifest(tmp / "img", m));
+    return tmp / "img";
+  }
+};
+
+pb::GpuDevice device(unsigned minor, std::string uuid) {
+  pb::GpuDevice d;
+  d.set_path("/dev/nvidia0");
+  d.set_kind("gpu");
+  d.set_type("c");
+  d.set_major(195);
+  d.set_minor(minor);
+  d.set_uuid(std::move(uuid));
+  return d;
+}
+
+}  // namespace
+
+TEST(HookPrestart, CreateRecordsTheGpuDevicesOfAGpuContainer) {
+  HookWorld w;
+  w.config(R"({"linux":{"devices":[{"path":"/dev/nvidia0","type":"c","major":195,"minor":0}]}})");
+  auto r = hook_prestart(w.ctx, w.gpus);
+  ASSERT_TRUE(r) << r.error().what;
+  auto rec = read_devices_record(w.ctx.run_dir, "c1");
+  ASSERT_TRUE(rec && *rec);
+  ASSERT_EQ((*rec)->devices.size(), 1u);
+  EXPECT_EQ((*rec)->devices[0].path, "/dev/nvidia0");
+}
+
+TEST(HookPrestart, CreateWritesNothingForAContainerWithoutGpus) {
+  HookWorld w;
+  w.config(R"({"linux":{"devices":[]}})");
+  ASSERT_TRUE(hook_prestart(w.ctx, w.gpus));
+  EXPECT_FALSE(fs::exists(w.ctx.run_dir));
+}
+
+TEST(HookPrestart, RefusesAHostileContainerId) {
+  HookWorld w;
+  w.config(R"({"linux":{"devices":[{"path":"/dev/nvidia0","type":"c","major":195,"minor":0}]}})");
+  w.ctx.state.id = "../../etc";
+  auto r = hook_prestart(w.ctx, w.gpus);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().exit, Exit::bad_input);
+  EXPECT_FALSE(fs::exists(w.ctx.run_dir));
+}
+
+TEST(HookPrestart, DuringARestoreFailsWhenTheCheckpointsGpuIsMissing) {
+  HookWorld w;
+  auto img = w.image_needing(device(1, "GPU-one"));
+  w.ctx.parent_argv = {"/usr/sbin/runc", "--root", "/r", "restore", "--detach", "--image-path", img.string(), "c1"};
+  w.gpus.host = {{"GPU-zero", "Test", 0}};
+  auto r = hook_prestart(w.ctx, w.gpus);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().exit, Exit::missing_dependency);
+  EXPECT_NE(r.error().details.at(0).find("GPU-one"), std::string::npos);
+  EXPECT_NE(r.error().details.at(1).find("GPU-zero"), std::string::npos);
+  w.gpus.host.push_back({"GPU-one", "Test", 1});
+  EXPECT_TRUE(hook_prestart(w.ctx, w.gpus));
+  EXPECT_FALSE(fs::exists(w.record()));  // a restore records nothing
+}
+
+TEST(HookPrestart, WithoutUuidTheDeviceNumberMustExist) {
+  HookWorld w;
+  auto img = w.image_needing(device(250, ""));
+  w.ctx.parent_argv = {"runc", "restore", "--image-path", img.string(), "c1"};
+  EXPECT_FALSE(hook_prestart(w.ctx, w.gpus));
+  w.gpus.devices.insert({'c', 195, 250});
+  EXPECT_TRUE(hook_prestart(w.ctx, w.gpus));
+}
+
+TEST(HookPrestart, RestoreImagePathIsFoundInTheParentRuntimesCommandLine) {
+  EXPECT_EQ(restore_image_of({"runc", "restore", "--image-path", "/i", "c1"}, "/cwd", "c1"), fs::path("/i"));
+  EXPECT_EQ(restore_image_of({"runc", "--root", "/r", "restore", "-d", "c1"}, "/cwd", "c1"), fs::path("/cwd/checkpoint"));
+  EXPECT_EQ(restore_image_of({"runc", "restore", "--image-path", "rel", "c1"}, "/cwd", "c1"), fs::path("/cwd/rel"));
+  EXPECT_FALSE(restore_image_of({"runc", "restore", "--image-path", "/i", "other"}, "/cwd", "c1"));
+  EXPECT_FALSE(restore_image_of({"runc", "create", "c1"}, "/cwd", "c1"));
+  EXPECT_FALSE(restore_image_of({}, "/cwd", "c1"));
+}
+
+TEST(HookPoststop, RemovesTheRecordsAndTheFreeLockFile) {
+  HookWorld w;
+  w.config(R"({"linux":{"devices":[{"path":"/dev/nvidia0","type":"c","major":195,"minor":0}]}})");
+  ASSERT_TRUE(hook_prestart(w.ctx, w.gpus));
+  { auto l = runtime::ContainerLock::acquire(w.ctx.run_dir, "c1", "t", std::chrono::milliseconds(0)); }
+  ASSERT_TRUE(fs::exists(runtime::container_lock_file(w.ctx.run_dir, "c1")));
+  w.ctx.state.status = "stopped";
+  auto r = hook_poststop(w.ctx);
+  ASSERT_TRUE(r) << r.error().what;
+  EXPECT_FALSE(fs::exists(runtime::container_dir(w.ctx.run_dir, "c1")));
+  EXPECT_FALSE(fs::exists(runtime::container_lock_file(w.ctx.run_dir, "c1")));
+}
+
+TEST(HookPoststop, LeavesTheLockOfARunningOperationAlone) {
+  HookWorld w;
+  auto held = runtime::ContainerLock::acquire(w.ctx.run_dir, "c1", "checkpoint", std::chrono::milliseconds(0));
+  ASSERT_TRUE(held);
+  auto r = hook_poststop(w.ctx);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(fs::exists(runtime::container_lock_file(w.ctx.run_dir, "c1")));
+  EXPECT_NE(r->find("stays"), std::string::npos);
+}
+
+TEST(ContainerGpus, CheckNamesEveryMissingGpuAndIgnoresControlDevices) {
+  FakeGpus g;
+  g.host = {{"GPU-a", "A", 0}};
+  pb::Container c;
+  c.set_id("c1");
+  *c.add_gpu_devices() = device(0, "GPU-a");
+  auto ctl = device(255, "");
+  ctl.set_kind("control");
+  *c.add_gpu_devices() = ctl;
+  EXPECT_TRUE(check_gpus_present(c, g));
+  *c.add_gpu_devices() = device(1, "GPU-b");
+  *c.add_gpu_devices() = device(2, "GPU-c");
+  auto st = check_gpus_present(c, g);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().what.find("needs 2 GPU(s)"), std::string::npos);
+}
+
+TEST(Install, RoundTripWritesHooksAndLinksThenUninstallRemovesExactlyThose) {
+  TempDir t;
+  fs::create_directories(t / "bin");
+  std::ofstream(t / "bin/gpucr") << "binary";
+  InstallOptions o{.gpucr_binary = t / "bin/gpucr", .run_dir = "/run/gpucr", .hooks_dir = t / "hooks.d",
+                   .bin_dir = t / "links", .podman_conf = t / "podman.conf"};
+  std::ofstream(t / "stranger.json") << "{}";
+  auto lines = install(o);
+  ASSERT_TRUE(lines) << lines.error().what;
+  EXPECT_TRUE(fs::exists(t / "hooks.d/90-gpucr-prestart.json"));
+  EXPECT_TRUE(fs::exists(t / "hooks.d/90-gpucr-poststop.json"));
+  EXPECT_EQ(fs::read_symlink(t / "links/gpucr-runc"), t / "bin/gpucr");
+  EXPECT_TRUE(fs::is_symlink(t / "links/gpucr-crun"));
+  EXPECT_TRUE(fs::exists(t / "podman.conf"));
+  EXPECT_TRUE(install(o));  // again: replaces its own files
+  std::ofstream(t / "hooks.d/other-hook.json") << "{}";
+  auto removed = uninstall(o);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->size(), 5u);
+  EXPECT_FALSE(fs::exists(t / "hooks.d/90-gpucr-prestart.json"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(t / "links/gpucr-runc")));
+  EXPECT_FALSE(fs::exists(t / "podman.conf"));
+  EXPECT_TRUE(fs::exists(t / "hooks.d/other-hook.json"));
+  EXPECT_TRUE(fs::exists(t / "bin/gpucr"));
+}
+
+TEST(Install, NeverOverwritesOrRemovesAFileItDidNotWrite) {
+  TempDir t;
+  fs::create_directories(t / "hooks.d");
+  std::ofstream(t / "hooks.d/90-gpucr-prestart.json") << R"({"hook":{"args":["mine"]}})";
+  InstallOptions o{.gpucr_binary = "/x/gpucr", .run_dir = "/run/gpucr", .hooks_dir = t / "hooks.d",
+                   .bin_dir = t / "links", .links = false};
+  EXPECT_FALSE(install(o));
+  auto removed = uninstall(o);
+  ASSERT_TRUE(removed);
+  ASSERT_EQ(removed->size(), 1u);
+  EXPECT_EQ((*removed)[0].rfind("left ", 0), 0u);
+  EXPECT_TRUE(fs::exists(t / "hooks.d/90-gpucr-prestart.json"));
+}
