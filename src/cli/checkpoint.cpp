@@ -1,3 +1,4 @@
+#include "cli/amd_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
@@ -14,7 +15,7 @@ static int run_checkpoint(const CheckpointCommand& cmd) {
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"image_dir", r.image_dir.string()},
                        {"criu_log", r.criu_log.string()}, {"image_bytes", r.image_bytes},
-                       {"phases", phases_json(r.phases)}};
+                       {"phases", phases_json(r.phases)}, {"criu_plugins", r.criu_plugins}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     doc["processes"] = r.manifest.processes_size();
     print_json(doc);
@@ -45,6 +46,7 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   sub->add_option("--timeout", o.timeout_s, "Seconds criu may spend freezing the tree (criu --timeout)")
       ->check(CLI::Range(1, 86400));
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  add_plugins_dir_option(sub, o.amd);
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_checkpoint(*cmd); }; });
   return cmd;

@@ -1,6 +1,7 @@
 // The real implementations of the seams in core/host.hpp, owned together.
 #pragma once
 
+#include "cli/amd_host.hpp"
 #include "core/host.hpp"
 #include "util/file.hpp"
 
@@ -20,6 +21,7 @@ class RealHost {
   proc::ProcFs procs_;
   criu::ExecRunner criu_;
   std::unique_ptr<Progress> progress_;
+  RealAmdHost amd_;
   Host host_;
 };
 

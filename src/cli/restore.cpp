@@ -1,3 +1,4 @@
+#include "cli/amd_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
@@ -44,6 +45,9 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
                   "Seconds to wait for the checkpointed pids to become free (default 10)")
       ->check(CLI::Range(0.0, 3600.0));
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  add_plugins_dir_option(sub, o.amd);
+  add_skip_check_option(sub, o.amd);
+  add_max_buffer_option(sub, o.amd);
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   sub->callback([cmd, &action] { action = [cmd] { return run_restore(*cmd); }; });
   return cmd;

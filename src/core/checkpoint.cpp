@@ -1,5 +1,6 @@
 #include "core/checkpoint.hpp"
 
+#include "core/amd_checkpoint.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
 #include "util/log.hpp"
@@ -25,12 +26,15 @@ namespace {
 class CheckpointRun {
  public:
   CheckpointRun(const CheckpointOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)),
+        amd_(h.amd, o.amd, h.procs) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate_target(); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("discover processes", [&] { return discover_processes(); });
+    phases_.step("amd: detect", [&] { return amd_.detect(tree_); });
+    if (amd_.active()) phases_.step("amd: preflight", [&] { return amd_.preflight(); });
     phases_.step("criu dump", [&] { return criu_dump(); }, [&] { return image_size_detail(); });
     phases_.step("write manifest", [&] { return write_manifest_phase(); });
     return report();
@@ -67,8 +71,12 @@ class CheckpointRun {
     f.work_dir = work_dir_;
     f.leave_running = opts_.leave_running;
     f.timeout_s = opts_.timeout_s;
+    plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
+    f.plugin_dir = plugins_.path();  // exactly the plugins this tree needs (core/criu_plugins.hpp)
     criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, {}));
+    auto ran = host_.criu.run(inv, {});
+    (void)plugins_.remove();
+    auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -103,6 +111,7 @@ class CheckpointRun {
                                       .count());
     manifest_.mutable_target()->set_root_pid(opts_.pid);
     record_processes(tree_, manifest_.mutable_processes());
+    amd_.record(opts_.image_dir, manifest_);
     auto* flags = manifest_.mutable_flags();
     flags->set_leave_running(opts_.leave_running);
     flags->set_tcp_established(opts_.criu_flags.tcp_established);
@@ -126,6 +135,7 @@ class CheckpointRun {
     r.image_dir = opts_.image_dir;
     r.criu_log = work_dir_ / criu::kDumpLog;
     r.image_bytes = dir_size(opts_.image_dir).value_or(0);
+    r.criu_plugins = amd_.criu_plugins();
     return r;
   }
 
@@ -136,6 +146,8 @@ class CheckpointRun {
   proc::ProcInfo root_;
   std::vector<proc::ProcInfo> tree_;
   pb::Manifest manifest_;
+  AmdCheckpoint amd_;
+  criu::PluginDir plugins_;
 };
 
 }  // namespace

@@ -18,6 +18,7 @@ struct CheckpointOptions {
   bool leave_running = false;
   std::optional<int> timeout_s;      // criu --timeout
   criu::CommonFlags criu_flags;      // --tcp-established, --shell-job, --ext-unix-sk, --file-locks
+  AmdOptions amd;                    // --criu-plugins-dir
 };
 
 struct CheckpointReport {
@@ -27,6 +28,7 @@ struct CheckpointReport {
   fs::path image_dir;
   fs::path criu_log;
   std::uint64_t image_bytes = 0;
+  std::vector<std::string> criu_plugins;  // the CRIU plugins criu ran with (for the inventory)
 };
 
 CheckpointReport checkpoint(const CheckpointOptions& opts, Host& host);

@@ -2,6 +2,7 @@
 // implementations; unit tests fill it with fakes (tests/unit/fakes.hpp).
 #pragma once
 
+#include "core/amd_host.hpp"
 #include "core/progress.hpp"
 #include "criu/runner.hpp"
 #include "proc/process_table.hpp"
@@ -12,6 +13,7 @@ struct Host {
   proc::ProcessTable& procs;
   criu::Runner& criu;
   Progress& progress;
+  const AmdHost* amd = nullptr;  // AMD GPU seams; null: no AMD support
 };
 
 }  // namespace gpucr

@@ -1,5 +1,6 @@
 #include "core/restore.hpp"
 
+#include "core/amd_restore.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "criu/inventory.hpp"
@@ -21,10 +22,11 @@ namespace {
 class RestoreRun {
  public:
   RestoreRun(const RestoreOptions& o, Host& h)
-      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)) {}
+      : opts_(o), host_(h), phases_(h.progress), work_dir_(o.work_dir.value_or(o.image_dir)), amd_(h.amd, o.amd) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
+    if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(opts_.image_dir); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
     phases_.step("criu restore", [&] { return criu_restore(); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
@@ -47,6 +49,7 @@ class RestoreRun {
       for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
     }
     if (work_dir_ != opts_.image_dir) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+    amd_needed_ = GPUCR_TRY(amd_.needed(opts_.image_dir, manifest_));
     return {};
   }
 
@@ -71,8 +74,12 @@ class RestoreRun {
   Status criu_restore() {
     criu::RestoreFlags f = restore_flags();
     ::unlink(f.pidfile->c_str());
-    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, {}));
+    plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
+    f.plugin_dir = plugins_.path();  // exactly the plugins this image needs (core/criu_plugins.hpp)
+    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, amd_.criu_env()};
+    auto ran = host_.criu.run(inv, {});
+    (void)plugins_.remove();
+    auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success()) {
       Error e("criu restore of " + opts_.image_dir.string() + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -107,6 +114,9 @@ class RestoreRun {
   std::optional<pb::Manifest> manifest_;
   std::vector<pid_t> pids_;
   pid_t root_pid_ = 0;
+  AmdRestore amd_;
+  bool amd_needed_ = false;
+  criu::PluginDir plugins_;
 };
 
 }  // namespace

@@ -17,6 +17,7 @@ struct RestoreOptions {
   std::optional<fs::path> pid_file;          // written with the restored root's host pid
   criu::CommonFlags criu_flags;              // or-ed with the flags the checkpoint used
   std::chrono::milliseconds pid_wait{10000}; // how long dumped pids may stay in use
+  AmdOptions amd;                            // --criu-plugins-dir, --amd-skip-check, --amd-max-buffer
 };
 
 struct RestoreReport {
