@@ -97,7 +97,13 @@ bool numa_rows(const Topology& src, const Topology& dst, const Checks& checks, s
     const Node& sn = *src.gpu(p.checkpointed);
     const Node& dn = *dst.gpu(p.local);
     if (!strict.map_device(sn, dn)) {
-      out.push_back({describe_gpu(sn), describe_gpu(dn), "numa", cpu_nodes(src, sn), cpu_nodes(dst, dn),
+      std::string local = cpu_nodes(dst, dn);
+      for (const auto& c : strict.cpus()) {
+        if (local == "CPU node " + std::to_string(c.local)) {
+          local += " (stands for checkpointed CPU node " + std::to_string(c.checkpointed) + ")";
+        }
+      }
+      out.push_back({describe_gpu(sn), describe_gpu(dn), "numa", cpu_nodes(src, sn), local,
                      "CPU nodes map one-to-one (skip: numa)"});
     }
   }
