@@ -1,3 +1,4 @@
+#include "cli/amd_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
@@ -18,7 +19,7 @@ static int run_checkpoint(CheckpointCommand& cmd) {
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"image_dir", r.image_dir.string()},
                        {"criu_log", r.criu_log.string()}, {"image_bytes", r.image_bytes},
-                       {"phases", phases_json(r.phases)}};
+                       {"phases", phases_json(r.phases)}, {"criu_plugins", r.criu_plugins}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     doc["processes"] = r.manifest.processes_size();
     doc["cuda"] = r.cuda_report;
@@ -64,6 +65,7 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
                   "the tree's cgroup is frozen, dropped when the tree had to be thawed for GPU work)");
   add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  add_plugins_dir_option(sub, o.amd);
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   add_container_options(sub, cmd->container, /*restore=*/false);
   sub->callback([cmd, &action] {

@@ -47,6 +47,7 @@ struct RestoreCommand {
 
 struct InspectCommand {
   fs::path dir;
+  AmdOptions amd;  // --amd-skip-check, for the mapping shown
   bool json = false;
 };
 

@@ -11,7 +11,8 @@ RealHost::RealHost(criu::Binary bin, bool quiet)
     : criu_(std::move(bin)),
       progress_(quiet ? std::make_unique<NullProgress>() : make_progress()),
       handlers_(cuda_backends_),
-      host_{procs_, criu_, *progress_, gpus_, cuda_backends_, freezer_, handlers_} {}
+      amd_(criu_.binary().path),
+      host_{procs_, criu_, *progress_, gpus_, cuda_backends_, freezer_, handlers_, &amd_.host()} {}
 
 Result<std::unique_ptr<RealHost>> RealHost::create(const std::optional<fs::path>& criu_flag, bool quiet) {
   auto bin = GPUCR_TRY(criu::locate(criu_flag));

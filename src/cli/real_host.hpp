@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/handler_probe.hpp"
+#include "cli/amd_host.hpp"
 #include "core/host.hpp"
 #include "core/recover.hpp"
 #include "freezer/cgroup_fs.hpp"
@@ -28,6 +29,7 @@ class RealHost {
   std::unique_ptr<Progress> progress_;
   freezer::CgroupFs freezer_;
   HostHandlerProbe handlers_;
+  RealAmdHost amd_;
   Host host_;
 };
 

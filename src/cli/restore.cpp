@@ -1,3 +1,4 @@
+#include "cli/amd_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
@@ -67,6 +68,9 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
                 "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
   add_manage_cgroups_option(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
+  add_plugins_dir_option(sub, o.amd);
+  add_skip_check_option(sub, o.amd);
+  add_max_buffer_option(sub, o.amd);
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   add_container_options(sub, cmd->container, /*restore=*/true);
   sub->callback([cmd, &action] {

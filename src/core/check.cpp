@@ -1,5 +1,6 @@
 #include "core/check.hpp"
 
+#include "core/amd_check.hpp"
 #include "criu/locate.hpp"
 #include "util/strings.hpp"
 #include "util/subprocess.hpp"
@@ -165,33 +166,6 @@ CheckItem check_program(const std::string& name, const std::string& why) {
   return item;
 }
 
-CheckItem check_kfd(const CheckEnv& env) {
-  CheckItem item{"amd kfd"};
-  if (::access((env.dev / "kfd").c_str(), F_OK) != 0) {
-    item.verdict = Verdict::warn;
-    item.detail = "no " + (env.dev / "kfd").string();
-    item.hint = "only needed to checkpoint AMD GPU processes";
-    return item;
-  }
-  item.detail = (env.dev / "kfd").string() + " present";
-  return item;
-}
-
-CheckItem check_amdgpu_plugin() {
-  CheckItem item{"amdgpu plugin"};
-  for (const char* dir : {"/usr/lib/criu", "/usr/local/lib/criu", "/usr/lib/x86_64-linux-gnu/criu"}) {
-    fs::path p = fs::path(dir) / "amdgpu_plugin.so";
-    if (::access(p.c_str(), R_OK) == 0) {
-      item.detail = p.string();
-      return item;
-    }
-  }
-  item.verdict = Verdict::warn;
-  item.detail = "amdgpu_plugin.so not found in /usr/lib/criu";
-  item.hint = "only needed to checkpoint AMD GPU processes (criu's amdgpu plugin)";
-  return item;
-}
-
 }  // namespace
 
 CheckReport run_checks(const CheckEnv& env) {
@@ -203,8 +177,7 @@ CheckReport run_checks(const CheckEnv& env) {
   r.items.push_back(check_nvidia_driver(env));
   r.items.push_back(check_cuda_api());
   r.items.push_back(check_program("cuda-checkpoint", "optional: the driver API is used when libcuda exports it"));
-  r.items.push_back(check_kfd(env));
-  r.items.push_back(check_amdgpu_plugin());
+  for (auto& item : amd_check_items(env)) r.items.push_back(std::move(item));
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include "core/guardian.hpp"
 #include "core/inspect.hpp"
 #include "core/journal.hpp"
+#include "core/amd_checkpoint.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
 #include "criu/inventory.hpp"
@@ -39,11 +40,14 @@ class CheckpointRun {
         phases_(h.progress),
         work_dir_(o.work_dir.value_or(o.image_dir)),
         cuda_(o.cuda, h),
-        freezer_(h.freezer) {}
+        freezer_(h.freezer),
+        amd_(h.amd, o.amd, h.procs) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate_target(); });
     phases_.step("discover processes", [&] { return discover_processes(); });
+    phases_.step("amd: detect", [&] { return amd_.detect(tree_); });
+    if (amd_.active()) phases_.step("amd: preflight", [&] { return amd_.preflight(); });
     phases_.step("record freezer state", [&] { return record_freezer(); });
     phases_.step("arm recovery", [&] { return arm_recovery(); });
     phases_.step("thaw for GPU", [&] { return thaw_for_gpu(); });
@@ -115,7 +119,7 @@ class CheckpointRun {
   // operation if gpucr dies. Not needed for trees without GPU processes.
   Status arm_recovery() {
     if (!cuda_.has_candidates()) return {};
-    journal_ = GPUCR_TRY(Journal::create("checkpoint", host_.procs));
+    journal_ = GPUCR_TRY(Journal::create("checkpoint"));
     guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
     freezer_.on_change([&](const pb::FreezerRecord& r) {
       journal_->data().freezer = message_to_json(r);
@@ -172,9 +176,11 @@ class CheckpointRun {
     return {};
   }
 
+  // The CRIU names of the GPU state the image holds, for the inventory's plugins field.
   std::vector<std::string> gpu_plugins() const {
     std::vector<std::string> names;
     if (!cuda_.empty()) names.push_back(criu::kCudaPlugin);
+    for (const auto& n : amd_.criu_plugins()) names.push_back(n);
     return names;
   }
 
@@ -188,16 +194,20 @@ class CheckpointRun {
     f.timeout_s = opts_.timeout_s;
     f.freeze_cgroup = freeze_cgroup_;
     f.interrupt_only = interrupt_only_;
+    plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
+    f.plugin_dir = plugins_.path();  // exactly the plugins this tree needs (core/criu_plugins.hpp)
     criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}, {}};
     if (journal_) {
       // The post-dump hook refuses to let criu kill a tree gpucr has abandoned.
-      f.action_script = GPUCR_TRY(action_script_path());
+      f.action_script = GPUCR_TRY(action_script_path(host_.self_exe));
       inv.args = criu::dump_args(f);
       inv.env[kJournalEnv] = journal_->path().string();
       journal_->data().phase = "criu dump";
       inv.tick = [&] { propagate_cancel(); };
     }
-    auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
+    auto ran = host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); });
+    (void)plugins_.remove();
+    auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success() && journal_ && journal_->data().cancel) {
       return fail(Error(std::string("checkpoint interrupted by ") + sigabbrev_np(signals::cancel_signal()) +
                         " during the criu dump: criu resumed the tree instead of finishing the dump"));
@@ -273,6 +283,7 @@ class CheckpointRun {
     manifest_.mutable_target()->set_root_pid(opts_.pid);
     record_processes(tree_, manifest_.mutable_processes());
     if (freezer_.has_cgroup()) *manifest_.mutable_freezer() = freezer_.record();
+    amd_.record(opts_.image_dir, manifest_);
     auto* flags = manifest_.mutable_flags();
     flags->set_leave_running(opts_.leave_running);
     flags->set_tcp_established(opts_.criu_flags.tcp_established);
@@ -298,6 +309,7 @@ class CheckpointRun {
     r.criu_log = work_dir_ / criu::kDumpLog;
     r.image_bytes = dir_size(opts_.image_dir).value_or(0);
     r.cuda_report = cuda_.report_lines();
+    r.criu_plugins = amd_.criu_plugins();
     return r;
   }
 
@@ -315,7 +327,8 @@ class CheckpointRun {
   freezer::Keeper freezer_;
   std::optional<fs::path> freeze_cgroup_;  // what criu gets as --freeze-cgroup
   bool interrupt_only_ = false;            // set by thaw_for_gpu
-  std::vector<std::string> gpu_plugins_;   // CRIU plugin names of the GPU state checkpointed
+  AmdCheckpoint amd_;
+  criu::PluginDir plugins_;
 };
 
 }  // namespace

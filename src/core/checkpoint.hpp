@@ -25,6 +25,7 @@ struct CheckpointOptions {
   // cgroup when that is frozen (ptrace alone can't seize frozen tasks) and drops it when it had
   // to thaw the tree for GPU work (interrupt-only mode).
   std::optional<fs::path> freeze_cgroup;
+  AmdOptions amd;                    // --criu-plugins-dir
 };
 
 struct CheckpointReport {
@@ -35,6 +36,7 @@ struct CheckpointReport {
   fs::path criu_log;
   std::uint64_t image_bytes = 0;
   std::vector<std::string> cuda_report;  // one line per CUDA process: what happened to it
+  std::vector<std::string> criu_plugins;  // the CRIU plugins criu ran with (for the inventory)
 };
 
 CheckpointReport checkpoint(const CheckpointOptions& opts, Host& host);

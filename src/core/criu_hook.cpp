@@ -28,10 +28,10 @@ int run_criu_action_hook(const proc::ProcessTable& procs) {
   return 1;
 }
 
-Result<fs::path> action_script_path() {
+Result<fs::path> action_script_path(const fs::path& exe) {
   std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return fail(sys_error("cannot read /proc/self/exe", ec.value()));
+  fs::path self = fs::canonical(exe, ec);
+  if (ec) return fail(sys_error("cannot resolve gpucr's binary " + exe.string(), ec.value()));
   for (char c : self.string()) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  std::strchr("/._+-", c) != nullptr;

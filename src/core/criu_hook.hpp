@@ -21,7 +21,8 @@ inline constexpr const char* kJournalEnv = "GPUCR_JOURNAL";
 bool is_criu_action_hook(int argc);
 int run_criu_action_hook(const proc::ProcessTable& procs);
 
-// The path of the running gpucr binary, when it is safe to hand to `sh -c`.
-Result<fs::path> action_script_path();
+// The path of the gpucr binary `exe` (resolved when it is /proc/self/exe), when it is safe to
+// hand to `sh -c`.
+Result<fs::path> action_script_path(const fs::path& exe);
 
 }  // namespace gpucr

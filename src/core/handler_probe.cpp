@@ -1,5 +1,6 @@
 #include "core/handler_probe.hpp"
 
+#include "criu/plugin_dir.hpp"
 #include "util/subprocess.hpp"
 
 #include <unistd.h>
@@ -16,10 +17,12 @@ criu::Availability probe_cuda(cuda::BackendFactory& factory) {
   return {false, backend.error().what, backend.error().hint};
 }
 
+// In criu's plugin directory, else wherever gpucr would find it (criu/plugin_dir.hpp).
 criu::Availability probe_amdgpu(const fs::path& dir) {
-  fs::path so = dir / "amdgpu_plugin.so";
-  if (::access(so.c_str(), R_OK) == 0) return {true, so.string(), ""};
-  return {false, "no amdgpu_plugin.so in criu's plugin directory " + dir.string(),
+  std::vector<fs::path> dirs = {dir};
+  for (const auto& d : criu::plugin_search_dirs(std::getenv("CRIU_LIBS_DIR"), std::nullopt)) dirs.push_back(d);
+  if (auto so = criu::find_plugin("amdgpu_plugin", dirs)) return {true, so->string(), ""};
+  return {false, "no amdgpu_plugin.so in criu's plugin directory " + dir.string() + " or the usual places",
           "install CRIU's amdgpu plugin (built from criu's plugins/amdgpu; packaged as criu-amdgpu-plugin on some "
           "distributions) into " + dir.string() + ", or set CRIU_LIBS_DIR to the directory that holds it"};
 }

@@ -2,6 +2,7 @@
 // implementations (cli/real_host.cpp); unit tests fill it with fakes (tests/unit/fakes.hpp).
 #pragma once
 
+#include "core/amd_host.hpp"
 #include "core/progress.hpp"
 #include "criu/plugins.hpp"
 #include "criu/runner.hpp"
@@ -20,6 +21,7 @@ struct Host {
   cuda::BackendFactory& cuda_backends;
   freezer::Freezer& freezer;            // the tree's freezer cgroup (freezer/keeper.hpp)
   const criu::HandlerProbe& handlers;   // which GPU handlers this host has (criu/plugins.hpp)
+  const AmdHost* amd = nullptr;         // AMD GPU seams; null: no AMD support
   std::string self_exe = "/proc/self/exe";  // runs gpucr's helpers: __cuda-call, __guardian
 };
 

@@ -82,7 +82,7 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
   return d;
 }
 
-Result<Journal> Journal::create(const std::string& op, const proc::ProcessTable& procs) {
+Result<Journal> Journal::create(const std::string& op) {
   GPUCR_TRY(make_private_dir(run_dir(), false));
   GPUCR_TRY(make_private_dir(journal_dir(), false));
   Journal j;
@@ -94,8 +94,7 @@ Result<Journal> Journal::create(const std::string& op, const proc::ProcessTable&
   j.data_.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  auto self = GPUCR_TRY(procs.info(::getpid()));
-  j.data_.owner = {self.pid, self.start_time};
+  j.data_.owner = GPUCR_TRY(proc::self_id());
   j.path_ = journal_dir() / (j.data_.id + ".json");
   GPUCR_TRY(j.save());
   return j;

@@ -62,8 +62,8 @@ fs::path journal_dir();
 
 class Journal {
  public:
-  // Creates a new journal file for `op` owned by this process.
-  static Result<Journal> create(const std::string& op, const proc::ProcessTable& procs);
+  // Creates a new journal file for `op` owned by this process (its identity from /proc/self).
+  static Result<Journal> create(const std::string& op);
   JournalData& data() { return data_; }
   const fs::path& path() const { return path_; }
   Status save();

@@ -3,6 +3,7 @@
 #include "core/cuda_restore.hpp"
 #include "core/guardian.hpp"
 #include "core/journal.hpp"
+#include "core/amd_restore.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "freezer/keeper.hpp"
@@ -31,12 +32,14 @@ class RestoreRun {
         phases_(h.progress),
         work_dir_(o.work_dir.value_or(o.image_dir)),
         cuda_(o.cuda, h, o.device_map),
-        freezer_(h.freezer) {}
+        freezer_(h.freezer),
+        amd_(h.amd, o.amd) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
     phases_.step("check GPU handlers", [&] { return check_handlers(); });
     phases_.step("plan GPU restore", [&] { return cuda_.plan(manifest_); });
+    if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(opts_.image_dir); });
     if (manifest_ && manifest_->has_freezer()) phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
     phases_.step("arm recovery", [&] { return arm_recovery(); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
@@ -70,12 +73,14 @@ class RestoreRun {
       for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
     }
     if (work_dir_ != opts_.image_dir) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+    amd_needed_ = GPUCR_TRY(amd_.needed(opts_.image_dir, manifest_));
     return {};
   }
 
   // Honours the inventory's plugins field before anything is touched (criu/plugins.hpp).
   Status check_handlers() {
-    plan_ = criu::plan_plugins(inventory_, host_.handlers, criu::plugin_dir(opts_.criu_flags.plugin_dir),
+    fs::path dir = opts_.amd.criu_plugins_dir.value_or(criu::plugin_dir(opts_.criu_flags.plugin_dir));
+    plan_ = criu::plan_plugins(inventory_, host_.handlers, dir,
                                host_.criu.binary().version);
     GPUCR_TRY(criu::require_handlers(*plan_, opts_.image_dir));
     log::info("plugins field: " + plan_->meaning());
@@ -88,7 +93,7 @@ class RestoreRun {
   // the guardian restores and unlocks them.
   Status arm_recovery() {
     if (cuda_.empty()) return {};
-    journal_ = GPUCR_TRY(Journal::create("restore", host_.procs));
+    journal_ = GPUCR_TRY(Journal::create("restore"));
     journal_->data().restore_pidfile = (work_dir_ / "restore.pid").string();
     cuda_.journal(journal_->data());
     GPUCR_TRY(journal_->save());
@@ -182,8 +187,12 @@ class RestoreRun {
   Status criu_restore() {
     criu::RestoreFlags f = restore_flags();
     ::unlink(f.pidfile->c_str());
-    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, {}, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
+    plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
+    f.plugin_dir = plugins_.path();  // exactly the plugins this image needs (core/criu_plugins.hpp)
+    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, amd_.criu_env(), {}};
+    auto ran = host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); });
+    (void)plugins_.remove();
+    auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success()) {
       Error e("criu restore of " + opts_.image_dir.string() + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -236,6 +245,9 @@ class RestoreRun {
   criu::ImageView view_;
   freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
   bool refrozen_ = false;
+  AmdRestore amd_;
+  bool amd_needed_ = false;
+  criu::PluginDir plugins_;
 };
 
 }  // namespace

@@ -24,6 +24,7 @@ struct RestoreOptions {
   // Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU
   // restore). Off by default: a restored tree runs.
   bool restore_frozen = false;
+  AmdOptions amd;                            // --criu-plugins-dir, --amd-skip-check, --amd-max-buffer
 };
 
 struct RestoreReport {

@@ -159,6 +159,13 @@ bool ProcessTable::alive(const ProcessId& id) const {
   return pi && pi->start_time == id.start_time && pi->state != 'Z' && pi->state != 'X';
 }
 
+Result<ProcessId> self_id() {
+  ProcInfo pi;
+  pi.pid = ::getpid();
+  GPUCR_TRY(parse_stat(GPUCR_TRY(read_file("/proc/self/stat")), pi));
+  return ProcessId{pi.pid, pi.start_time};
+}
+
 static Status walk(const ProcessTable& t, pid_t pid, std::vector<ProcInfo>& out, int depth) {
   if (depth > 4096) return fail(Error("process tree too deep", Exit::internal));
   auto pi = t.info(pid);

@@ -60,6 +60,9 @@ class ProcessTable {
   bool alive(const ProcessId& id) const;
 };
 
+// This process's own identity, from /proc/self (never through a fake table).
+Result<ProcessId> self_id();
+
 // `root` and all its descendants, root first, then depth-first in pid order.
 Result<std::vector<ProcInfo>> process_tree(const ProcessTable& table, pid_t root);
 

@@ -6,9 +6,11 @@
 #include "gpu/cuda/select.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 
-namespace gpucr::testing {
+namespace gpucr::fakes {
 
 class FakeGpuInventory : public cuda::GpuInventory {
  public:
@@ -27,4 +29,53 @@ class FakeBackendFactory : public cuda::BackendFactory {
   }
 };
 
-}  // namespace gpucr::testing
+// The driver's state machine per pid (FACTS.md §2 codes): pids not in `states` are not CUDA
+// processes (CUDA_ERROR_NOT_INITIALIZED). `fail` makes one step fail for one pid. Every call is
+// recorded as "step pid". Thread-safe: gpucr calls it from several threads.
+class FakeCheckpointer : public cuda::Checkpointer {
+ public:
+  std::map<pid_t, cuda::State> states;
+  std::map<std::pair<cuda::Step, pid_t>, int> fail;
+  std::vector<std::string> calls;
+
+  std::string describe() const override { return "fake checkpointer"; }
+  std::string kind() const override { return "api"; }
+  Result<cuda::Reply> call(cuda::Step step, pid_t pid, const cuda::CallArgs&, Clock::time_point) override {
+    std::lock_guard lock(mu_);
+    calls.push_back(std::string(cuda::to_string(step)) + " " + std::to_string(pid));
+    cuda::Reply r;
+    auto it = states.find(pid);
+    if (it == states.end()) return cuda::Reply{cuda::cu::not_initialized, "CUDA_ERROR_NOT_INITIALIZED"};
+    if (auto f = fail.find({step, pid}); f != fail.end()) return cuda::Reply{f->second, "CUDA_ERROR_INJECTED"};
+    using cuda::State;
+    State& st = it->second;
+    auto move = [&](State from, State to) {
+      if (st != from) return cuda::Reply{cuda::cu::illegal_state, "CUDA_ERROR_ILLEGAL_STATE"};
+      st = to;
+      return r;
+    };
+    switch (step) {
+      case cuda::Step::get_state: r.state = st; return r;
+      case cuda::Step::lock: return move(State::running, State::locked);
+      case cuda::Step::checkpoint: return move(State::locked, State::checkpointed);
+      case cuda::Step::restore: return move(State::checkpointed, State::locked);
+      case cuda::Step::unlock: return move(State::locked, State::running);
+      case cuda::Step::restore_tid: r.tid = pid; return r;
+    }
+    return r;
+  }
+
+ private:
+  std::mutex mu_;
+};
+
+// A factory whose backend is a FakeCheckpointer the test keeps a pointer to.
+inline std::function<std::unique_ptr<cuda::Checkpointer>()> handing_out(FakeCheckpointer*& out) {
+  return [&out] {
+    auto c = std::make_unique<FakeCheckpointer>();
+    out = c.get();
+    return std::unique_ptr<cuda::Checkpointer>(std::move(c));
+  };
+}
+
+}  // namespace gpucr::fakes

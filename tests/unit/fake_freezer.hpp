@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-namespace gpucr::testing {
+namespace gpucr::fakes {
 
 class FakeFreezer : public freezer::Freezer {
  public:
@@ -60,4 +60,4 @@ class FakeFreezer : public freezer::Freezer {
   }
 };
 
-}  // namespace gpucr::testing
+}  // namespace gpucr::fakes

@@ -5,7 +5,7 @@
 
 #include <map>
 
-namespace gpucr::testing {
+namespace gpucr::fakes {
 
 class FakeHandlerProbe : public criu::HandlerProbe {
  public:
@@ -20,4 +20,4 @@ class FakeHandlerProbe : public criu::HandlerProbe {
   }
 };
 
-}  // namespace gpucr::testing
+}  // namespace gpucr::fakes

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace gpucr::testing {
+namespace gpucr::fakes {
 
 class ScratchDir {
  public:
@@ -39,4 +39,4 @@ class ScratchDir {
   fs::path path_;
 };
 
-}  // namespace gpucr::testing
+}  // namespace gpucr::fakes

@@ -6,7 +6,7 @@
 
 using namespace gpucr;
 using namespace gpucr::freezer;
-using gpucr::testing::ScratchDir;
+using gpucr::fakes::ScratchDir;
 
 namespace {
 

@@ -28,10 +28,10 @@ struct World {
   NullProgress progress;
   FakeRuntime rt;
   FakeGpus gpus;
-  gpucr::testing::FakeGpuInventory nvidia;
-  gpucr::testing::FakeBackendFactory backends;
-  gpucr::testing::FakeFreezer freezer;
-  gpucr::testing::FakeHandlerProbe handlers;
+  gpucr::fakes::FakeGpuInventory nvidia;
+  gpucr::fakes::FakeBackendFactory backends;
+  gpucr::fakes::FakeFreezer freezer;
+  gpucr::fakes::FakeHandlerProbe handlers;
   Host host{procs, criu, progress, nvidia, backends, freezer, handlers};
   ContainerHost chost{host, rt, gpus, tmp / "run"};
 

@@ -6,7 +6,7 @@
 
 using namespace gpucr;
 using namespace gpucr::freezer;
-using gpucr::testing::FakeFreezer;
+using gpucr::fakes::FakeFreezer;
 
 namespace {
 

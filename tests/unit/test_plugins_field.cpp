@@ -16,8 +16,8 @@
 
 using namespace gpucr;
 using namespace gpucr::criu;
-using gpucr::testing::FakeHandlerProbe;
-using gpucr::testing::ScratchDir;
+using gpucr::fakes::FakeHandlerProbe;
+using gpucr::fakes::ScratchDir;
 
 namespace {
 

@@ -1,0 +1,115 @@
+// amd_fake_host: gpucr's real checkpoint and restore drivers (core/checkpoint.cpp,
+// core/restore.cpp), real criu, real processes; only the AMD GPU is faked, at gpucr's seams:
+//   - the process table reports an fd on FAKE (a plain file the workload holds) as DEVICE
+//     (--alias FAKE=/dev/kfd, or =/dev/nvidia0 for a stand-in CUDA user), so detection sees a
+//     KFD user although this machine has no AMD GPU;
+//   - the KFD device answers AMDKFD_IOC_GET_VERSION with 1.14;
+//   - the KFD topology is a fixture (--topology DIR), render nodes live under --dev-root.
+// criu itself sees plain files. It exists so that the integration tests can show which CRIU
+// plugins criu is given and loads for a tree gpucr classifies as AMD (test_amd_plugins.py).
+//
+// usage: amd_fake_host checkpoint --pid P --image-dir D [common]
+//        amd_fake_host restore --image-dir D --pid-file F [common]
+// common: --criu PATH --criu-plugins-dir DIR --topology DIR --dev-root DIR [--alias FAKE=DEVICE]...
+#include "amd_fakes.hpp"
+#include "core/checkpoint.hpp"
+#include "core/handler_probe.hpp"
+#include "freezer/cgroup_fs.hpp"
+#include "core/restore.hpp"
+#include "criu/plugin_dir.hpp"
+#include "util/strings.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+using namespace gpucr;
+
+namespace {
+
+class AliasingProcs : public proc::ProcFs {
+ public:
+  std::map<std::string, std::string> alias;
+  Result<std::vector<proc::FdEntry>> fds(pid_t pid) const override {
+    auto fds = GPUCR_TRY(proc::ProcFs::fds(pid));
+    for (auto& fd : fds) {
+      if (auto it = alias.find(fd.target); it != alias.end()) fd.target = it->second;
+    }
+    return fds;
+  }
+};
+
+struct Args {
+  std::string verb;
+  std::map<std::string, std::string> opt;
+  std::map<std::string, std::string> alias;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  a.verb = argc > 1 ? argv[1] : "";
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--alias") {
+      auto eq = v.find('=');
+      a.alias[v.substr(0, eq)] = v.substr(eq + 1);
+    } else {
+      a.opt[k] = v;
+    }
+  }
+  return a;
+}
+
+int report(const Status& st) {
+  if (st) return 0;
+  std::fprintf(stderr, "amd_fake_host: %s\n", st.error().what.c_str());
+  for (const auto& d : st.error().details) std::fprintf(stderr, "  %s\n", d.c_str());
+  return static_cast<int>(st.error().exit);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a = parse(argc, argv);
+  auto bin = criu::locate(fs::path(a.opt["--criu"]));
+  if (!bin) return report(fail(bin.error()));
+  criu::ExecRunner runner(*bin);
+  AliasingProcs procs;
+  procs.alias = a.alias;
+  NullProgress progress;
+  amdtest::FakeKfd kfd;
+  amd::DiskFiles files;
+  AmdHost amd{.kfd = kfd,
+              .files = files,
+              .topology_root = a.opt["--topology"],
+              .dev_root = a.opt["--dev-root"],
+              .plugin_dirs = [] { return criu::kUsualPluginDirs; },
+              .getenv = [](const char* n) -> const char* { return std::getenv(n); }};
+  std::string gpucr = a.opt["--gpucr"].empty() ? "/proc/self/exe" : a.opt["--gpucr"];
+  cuda::NvmlInventory nvidia(gpucr);
+  cuda::RealBackendFactory cuda_backends(gpucr);
+  freezer::CgroupFs freezer;
+  HostHandlerProbe handlers(cuda_backends);
+  Host host{procs, runner, progress, nvidia, cuda_backends, freezer, handlers, &amd};
+  if (!a.opt["--gpucr"].empty()) host.self_exe = a.opt["--gpucr"];  // runs __cuda-call, __guardian
+  AmdOptions amd_opts;
+  amd_opts.criu_plugins_dir = a.opt["--criu-plugins-dir"];
+  if (a.verb == "checkpoint") {
+    CheckpointOptions o;
+    o.pid = static_cast<pid_t>(std::atoi(a.opt["--pid"].c_str()));
+    o.image_dir = a.opt["--image-dir"];
+    o.amd = amd_opts;
+    auto r = checkpoint(o, host);
+    std::printf("criu_plugins=%s\n", join(r.criu_plugins, ",").c_str());
+    return report(r.status);
+  }
+  if (a.verb == "restore") {
+    RestoreOptions o;
+    o.image_dir = a.opt["--image-dir"];
+    o.pid_file = a.opt["--pid-file"];
+    o.amd = amd_opts;
+    return report(restore(o, host).status);
+  }
+  std::fprintf(stderr, "usage: amd_fake_host checkpoint|restore ...\n");
+  return 2;
+}
