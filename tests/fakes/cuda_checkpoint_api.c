@@ -3,7 +3,7 @@
 // -unlock-> RUNNING; an illegal transition is 401; a pid that never ran cuInit (or a child
 // forked after it) is 3; a pid that does not exist is 304. A call on a process in a frozen cgroup
 // is logged to frozen-calls.log and blocks until the cgroup is thawed. Every call is logged to
-// calls.log as "<op> <pid> <result>". Faults come from the faults file (fc_faults.c).
+// calls.log as "<op> <pid> <result> <start> <end>". Faults come from the faults file (fc_faults.c).
 //
 // Built twice: the normal library exports the cuCheckpointProcess* names; with
 // FAKECUDA_NO_CKPT_API (lib-noapi/, a pre-570 driver) only the private fakecuda_* names exist,
@@ -54,6 +54,7 @@ static CUresult wait_ack(int pid, const char* token, unsigned seq) {
 
 static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
   char token[FC_TOKEN_LEN], result[32];
+  double start = fc_now_s();
   CUresult r;
   int found = pid > 0 ? fc_token_of_pid(pid, token) : -1;
   if (pid > 0 && fc_pid_frozen(pid)) {
@@ -66,7 +67,7 @@ static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
   else if (found != 0) r = CUDA_ERROR_NOT_INITIALIZED;
   else if (!fc_fault_take(op, pid, &fault)) r = fn(token, arg, &fault);
   else if (fault.kind == FC_FAULT_HANG) {
-    fc_log_call(op, pid, "hang");
+    fc_log_call(op, pid, "hang", start);
     for (;;) pause();
   } else if (fault.kind == FC_FAULT_FAIL) {
     if (fault.set_state >= 0) force_state(token, fault.set_state);
@@ -80,7 +81,7 @@ static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
   if (r == CUDA_SUCCESS && (strcmp(op, "checkpoint") == 0 || strcmp(op, "restore") == 0))
     r = wait_ack(pid, token, *(unsigned*)arg);
   snprintf(result, sizeof result, "%d", r);
-  fc_log_call(op, pid, result);
+  fc_log_call(op, pid, result, start);
   return r;
 }
 
@@ -184,7 +185,7 @@ static CUresult do_restore_tid(const char* token, void* arg, const fc_fault* fau
 static CUresult invalid(const char* op, int pid) {
   char line[16];
   snprintf(line, sizeof line, "%d", CUDA_ERROR_INVALID_VALUE);
-  fc_log_call(op, pid, line);
+  fc_log_call(op, pid, line, fc_now_s());
   return CUDA_ERROR_INVALID_VALUE;
 }
 

@@ -187,6 +187,19 @@ EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   return CUDA_SUCCESS;
 }
 
+// Not in NVIDIA's ABI: counts `bytes` more device memory for this process (NVML's usedGpuMemory,
+// what gpucr sizes a checkpoint by) without backing it with host memory, so a test can make a
+// process look bigger than the host's free memory. 2 when the GPU is full.
+EXPORT CUresult fakecuda_claim_device_memory(unsigned long long bytes) {
+  fc_gpu gpu;
+  CUresult r = wait_running();
+  if (r == CUDA_SUCCESS) r = device_gpu(0, &gpu);
+  if (r != CUDA_SUCCESS) return r;
+  if (fc_app_mem() + bytes > gpu.memory) return CUDA_ERROR_OUT_OF_MEMORY;
+  fc_app_account(1, (long long)bytes);
+  return CUDA_SUCCESS;
+}
+
 // Not in NVIDIA's ABI: the calling process's own checkpoint state (-1 before cuInit), for the
 // fake workload's status line.
 EXPORT int fakecuda_self_state(void) {

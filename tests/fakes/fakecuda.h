@@ -45,6 +45,7 @@ int fc_uuid_parse(const char* text, unsigned char out[16]);  // "GPU-..." or bar
 void fc_uuid_format(const unsigned char in[16], char out[FC_UUID_LEN]);
 void fc_sleep_ms(long ms);
 long long fc_now_ms(void);
+double fc_now_s(void);  // CLOCK_MONOTONIC in seconds (Python's time.monotonic())
 void fc_random_token(char out[FC_TOKEN_LEN]);
 int fc_lock(void);  // exclusive flock on fc_dir()/.lock; returns the fd (or -1)
 void fc_unlock(int fd);
@@ -110,5 +111,7 @@ typedef struct {
 } fc_fault;
 // Finds the first faults line matching op and pid (consuming it when it says "once").
 int fc_fault_take(const char* op, int pid, fc_fault* out);
-void fc_log_call(const char* op, int pid, const char* result);
+// calls.log line "<op> <pid> <result> <start> <end>": start/end are fc_now_s() when the call began
+// and when it is logged.
+void fc_log_call(const char* op, int pid, const char* result, double start);
 void fc_log_frozen(const char* op, int pid);
