@@ -15,13 +15,14 @@
 
 static int initialized(void) { return fakecuda_caller_initialized(); }
 
-// Blocks while the process is locked or checkpointed, like any real CUDA work call.
+// Blocks while the process is locked or checkpointed, like any real CUDA work call; also while
+// it is a criu-restored incarnation the checkpoint API has not adopted yet (cuda_init.c).
 static CUresult wait_running(void) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   for (;;) {
     fc_state st;
     if (fc_state_read(fc_app_token(), &st) != 0) return CUDA_ERROR_UNKNOWN;
-    if (st.state == FC_RUNNING) return CUDA_SUCCESS;
+    if (st.state == FC_RUNNING && fc_app_current(&st)) return CUDA_SUCCESS;
     if (st.state == FC_FAILED) return CUDA_ERROR_UNKNOWN;
     fc_sleep_ms(5);
   }

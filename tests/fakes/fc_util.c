@@ -140,6 +140,13 @@ void fc_random_token(char out[FC_TOKEN_LEN]) {
   for (int i = 0; i < 8; i++) sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+unsigned long long fc_random_gen(void) {
+  char t[FC_TOKEN_LEN];
+  fc_random_token(t);
+  unsigned long long g = strtoull(t, NULL, 16);
+  return g ? g : 1;
+}
+
 int fc_lock(void) {
   char path[FC_PATH_LEN];
   if (fc_path(path, sizeof path, ".lock") != 0) return -1;
