@@ -113,9 +113,11 @@ class CudaRig:
         return p
 
     # ---- workloads -----------------------------------------------------------------------------
-    def start_tree(self, cuda=1, children=1, mib=1, app_args=(), per_app=None, env=None):
+    def start_tree(self, cuda=1, children=1, mib=1, app_args=(), per_app=None, env=None,
+                   stdout=None):
         """sh (non-CUDA root) -> `cuda` fake_cuda_app, each with `children` non-CUDA children
-        (forked before it loads libcuda). per_app: extra arguments for app i."""
+        (forked before it loads libcuda). per_app: extra arguments for app i. stdout: a file
+        object (e.g. a socket) for the tree's stdout and stderr instead of a log file."""
         statuses, cmds = [], []
         for i in range(cuda):
             self._n += 1
@@ -126,8 +128,12 @@ class CudaRig:
                                                     "--children", children, *extra]) + " &")
         script = " ".join(cmds) + " wait"
         self._n += 1
-        proc = start_detached(["sh", "-c", script], log=str(self.dir / f"tree{self._n}.log"),
-                              env=self.fc.env(env))
+        if stdout is None:
+            proc = start_detached(["sh", "-c", script], log=str(self.dir / f"tree{self._n}.log"),
+                                  env=self.fc.env(env))
+        else:
+            proc = subprocess.Popen(["sh", "-c", script], stdin=subprocess.DEVNULL, stdout=stdout,
+                                    stderr=stdout, start_new_session=True, env=self.fc.env(env))
         self.fc.procs.append(proc)
         for st in statuses:
             wait_for(lambda: read_kv(st).get("counter", 0) >= 1 or proc.poll() is not None,
@@ -135,7 +141,7 @@ class CudaRig:
             if children:
                 wait_for(lambda: read_kv(f"{st}.child0").get("counter", 0) >= 1,
                          what=f"{st}.child0 to count")
-        assert proc.poll() is None, (self.dir / f"tree{self._n}.log").read_text()
+        assert proc.poll() is None, f"the tree exited {proc.returncode}"
         tree = Tree(proc, statuses)
         self.trees.append(tree)
         return tree
@@ -174,6 +180,24 @@ class CudaRig:
         tree.proc.wait(timeout=timeout)
         wait_for(lambda: not any(pid_alive(p) or os.path.exists(f"/proc/{p}") for p in tree.pids),
                  timeout=timeout, what="the checkpointed tree's pids to be free")
+
+    def failing_criu(self):
+        """A criu that reports a version and fails everything else (for --criu)."""
+        return self.script("failing-criu", "#!/bin/sh\n"
+                           'if [ "$1" = --version ]; then echo "Version: 4.1.1"; exit 0; fi\n'
+                           'echo "Error (fake-criu): this criu fails on purpose" >&2\nexit 1\n')
+
+    def slow_criu(self, seconds):
+        """A criu (for --criu) whose dump first sleeps `seconds` in a pre-dump action script
+        (tasks not frozen yet); the marker file self.dir/"pre-dump" says it started."""
+        marker = self.dir / "pre-dump"
+        slow = self.script("slow-action", "#!/bin/sh\n"
+                           '[ "$CRTOOLS_SCRIPT_ACTION" = pre-dump ] || exit 0\n'
+                           f'touch "{marker}"\nsleep {seconds}\n')
+        real = shutil.which("criu")
+        return self.script("slow-criu", "#!/bin/sh\n"
+                           f'if [ "$1" = dump ]; then exec "{real}" "$@" --action-script "{slow}"; fi\n'
+                           f'exec "{real}" "$@"\n')
 
     # ---- what gpucr left ---------------------------------------------------------------------
     def journals(self):
