@@ -12,6 +12,7 @@
 #include "version.hpp"
 
 #include <sys/utsname.h>
+#include <cstring>
 #include <unistd.h>
 
 namespace gpucr {
@@ -126,6 +127,10 @@ class CheckpointRun {
     auto out = GPUCR_TRY(host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); }));
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
+      if (journal_ && journal_->data().cancel) {
+        e.what = std::string("interrupted by SIG") + sigabbrev_np(signals::cancel_signal()) +
+                 " during criu dump: gpucr's post-dump hook abandoned the dump (" + e.what + ")";
+      }
       e.details = out.error_lines;
       e.hint = "criu's log: " + inv.log.string() +
                (opts_.leave_running ? "" : "; the process tree was resumed and keeps running");

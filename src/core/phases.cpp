@@ -12,7 +12,7 @@ void Phases::step(const std::string& name, const std::function<Status()>& fn,
   if (error_) return;
   if (signals::cancel_requested()) {
     int sig = signals::cancel_signal();
-    error_ = Error(std::string("interrupted by ") + sigabbrev_np(sig) + " before " + name);
+    error_ = Error(std::string("interrupted by SIG") + sigabbrev_np(sig) + " before " + name);
     return;
   }
   run(name, fn, std::move(detail));

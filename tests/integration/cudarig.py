@@ -205,8 +205,19 @@ class CudaRig:
         return sorted(ops.iterdir()) if ops.exists() else []
 
     def journal(self):
-        (j,) = self.journals()
-        return json.loads(j.read_text())
+        """The one journal document of an operation in progress, or None."""
+        for j in self.journals():
+            if j.suffix == ".json":
+                try:
+                    return json.loads(j.read_text())
+                except (OSError, ValueError):
+                    return None
+        return None
+
+    def wait_phase(self, phase, timeout=15):
+        """Waits until the journal says gpucr runs `phase`; returns the journal document."""
+        return wait_for(lambda: (self.journal() or {}).get("phase") == phase and self.journal(),
+                        timeout=timeout, what=f"gpucr to reach phase {phase!r}")
 
     def recovery_log(self):
         p = self.run_dir / "recovery.log"
