@@ -77,30 +77,44 @@ def test_three_cuda_processes_are_locked_checkpointed_restored_and_unlocked_in_p
     rig.assert_clean()
 
 
-def test_already_locked_process_keeps_its_state_through_leave_running_and_restore(rig):
-    tree = rig.start_tree(cuda=2)
-    locked, running = tree.apps
-    assert rig.fc.tool("--action", "lock", "--pid", locked).returncode == 0
+def test_locked_and_checkpointed_processes_keep_their_state_through_leave_running_and_restore(rig):
+    tree = rig.start_tree(cuda=3)
+    locked, checkpointed, running = tree.apps
+    for pid, actions in ((locked, ["lock"]), (checkpointed, ["lock", "checkpoint"])):
+        for action in actions:
+            assert rig.fc.tool("--action", action, "--pid", pid).returncode == 0
+    before = {pid: len(rig.fc.calls_for(pid)) for pid in tree.apps}
     img = rig.img()
     r = rig.gpucr_ok("checkpoint", "--pid", tree.root, "-D", img, "--leave-running")
     assert f"pid {locked} (fake_cuda_app): initial locked" in r.stdout
-    assert rig.states(tree) == ["locked", "running"]
-    # gpucr never locked it (it was locked: only the tool's lock), and it went back to LOCKED:
-    # restored, not unlocked
-    assert ops_of(rig, locked) == ["lock", "get_state", "checkpoint", "get_state", "restore"]
+    assert f"pid {checkpointed} (fake_cuda_app): initial checkpointed" in r.stdout
+    assert rig.states(tree) == ["locked", "checkpointed", "running"]
+    gpucr_ops = {pid: [c[0] for c in rig.fc.calls_for(pid)[before[pid]:]] for pid in tree.apps}
+    # gpucr never locked the locked one and returned it to LOCKED (restored, not unlocked); it
+    # only asked about the checkpointed one.
+    assert gpucr_ops == {locked: ["get_state", "checkpoint", "get_state", "restore"],
+                         checkpointed: ["get_state"],
+                         running: ["get_state", "lock", "checkpoint", "get_state", "restore", "unlock"]}
     recs = {p["pid"]: p["initial_state"] for p in manifest(rig, img)["cuda_processes"]}
-    assert recs == {locked: "locked", running: "running"}
+    assert recs == {locked: "locked", checkpointed: "checkpointed", running: "running"}
+    text = rig.gpucr_ok("inspect", img).stdout
+    assert f"  pid {locked}  nspid {locked}  fake_cuda_app  initial locked  1.0 MiB device memory on " \
+           f"{gpu_uuid(0)} (NVIDIA H100 80GB HBM3); checkpoint " in text, text
+    assert "CUDA             backend api, 1 GPU(s) on the checkpoint host" in text
     rig.assert_clean()
 
     rig.kill_tree(tree)
     r = rig.gpucr_ok("restore", "-D", img, "-d")
     assert f"pid {locked} (fake_cuda_app): locked (was locked at checkpoint)" in r.stdout
-    assert rig.states(tree) == ["locked", "running"]
+    assert f"pid {checkpointed} (fake_cuda_app): checkpointed (was checkpointed at checkpoint)" in r.stdout
+    assert rig.states(tree) == ["locked", "checkpointed", "running"]
     assert ops_of(rig, locked)[-1] == "restore"
-    count = tree.counters()[0]
+    count = tree.counters()[:2]
     time.sleep(0.4)
-    assert tree.counters()[0] == count  # a LOCKED process does not run
+    assert tree.counters()[:2] == count  # neither LOCKED nor CHECKPOINTED processes run
     assert rig.fc.tool("--action", "unlock", "--pid", locked).returncode == 0
+    for action in ("restore", "unlock"):
+        assert rig.fc.tool("--action", action, "--pid", checkpointed).returncode == 0
     rig.advancing(tree)
     rig.assert_clean()
 
