@@ -64,6 +64,7 @@ class CudaRig:
         self.fc = FakeCuda(self.dir)
         self.run_dir = self.dir / "run"
         self.trees = []
+        self.opened = []
         self._n = 0
 
     # ---- environment and gpucr ---------------------------------------------------------------
@@ -91,6 +92,7 @@ class CudaRig:
                              stdin=subprocess.DEVNULL, env=env or self.env(),
                              start_new_session=True)
         p.out, p.err = out, err
+        self.opened += [out, err]
         return p
 
     @staticmethod
@@ -269,9 +271,9 @@ class CudaRig:
                     pass
             time.sleep(0.05)
         self.fc.cleanup()
-        shutil.rmtree(self.dir / "fake-cuda", ignore_errors=True)
-        for p in self.dir.glob("img*"):
-            shutil.rmtree(p, ignore_errors=True)
+        for f in self.opened:
+            f.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture

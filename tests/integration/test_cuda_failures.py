@@ -6,8 +6,9 @@ import re
 import socket
 import time
 
-from cudarig import FAILED, rig  # noqa: F401  (fixture)
+from cudarig import FAILED, ROLLBACK_INCOMPLETE, rig  # noqa: F401  (fixture)
 from fakecuda import fakes_built  # noqa: F401  (fixture)
+from helpers import wait_for
 
 
 def checkpoint(rig, tree, *args):
@@ -100,3 +101,24 @@ def test_failing_criu_binary_returns_every_process_to_running(rig):
     assert "this criu fails on purpose" in " ".join(doc["error"]["details"])
     assert all("returned to running" in line for line in doc["cuda"]), doc["cuda"]
     assert_rolled_back(rig, tree, img, dump_log=False)
+
+
+def test_process_the_driver_left_failed_is_a_rollback_incomplete_kept_for_recover(rig):
+    tree = rig.start_tree(cuda=2)
+    bad, good = tree.apps
+    rig.fc.set_faults(f"checkpoint fail 999 state=failed pid={bad}")
+    r, img = checkpoint(rig, tree)
+    assert r.returncode == ROLLBACK_INCOMPLETE, r.stderr
+    assert f"error: CUDA checkpoint of pid {bad} (fake_cuda_app) failed: CUDA_ERROR_UNKNOWN" in r.stderr
+    assert f"gpu settle also failed: CUDA rollback incomplete: pid {bad} is failed and can't be " \
+           "brought back to running" in r.stderr, r.stderr
+    assert "hint: the journal was kept; run `gpucr recover` once the cause is fixed" in r.stderr
+    assert rig.states(tree) == ["failed", "running"]
+    wait_for(lambda: not rig.gpucr_left() and "error: recovery of" in rig.recovery_log(),
+             what="the guardian's attempt")
+    assert len(rig.journals()) == 1  # kept for `gpucr recover`
+    r = rig.gpucr("recover")
+    assert r.returncode == ROLLBACK_INCOMPLETE, r.stderr
+    assert f"pid {bad} is failed and can't be brought back to running" in r.stderr
+    assert "hint: the journal was kept; fix the cause and run `gpucr recover` again" in r.stderr
+    assert len(rig.journals()) == 1
