@@ -114,3 +114,22 @@ def test_sigkill_of_gpucr_and_guardian_is_finished_by_the_next_checkpoint(rig):
         assert f"pid {pid}: locked -> running" in r.stderr, r.stderr
         assert f"CUDA pid {pid} (fake_cuda_app): initial running" in r.stdout
     assert_all_back(rig, tree)
+
+
+def test_sigkill_during_gpu_restore_is_finished_by_the_guardian(rig):
+    tree = rig.start_tree(cuda=2)
+    img = rig.img()
+    rig.gpucr_ok("checkpoint", "--pid", tree.root, "-D", img)
+    rig.wait_gone(tree)
+    rig.fc.set_faults("restore slow 3000")
+    p = rig.spawn_gpucr("restore", "-D", img, "-d")
+    journal = rig.wait_phase("gpu restore")
+    assert sorted(q["pid"] for q in journal["processes"]) == sorted(tree.apps)
+    time.sleep(0.3)
+    p.kill()
+    rig.finish(p)
+    assert_all_back(rig, tree)
+    log = rig.recovery_log()
+    assert "recovering restore" in log and "(phase: gpu restore)" in log, log
+    for pid in tree.apps:
+        assert f"pid {pid}: checkpointed -> locked -> running" in log, log
