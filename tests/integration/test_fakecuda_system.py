@@ -186,14 +186,12 @@ def test_image_taken_with_leave_running_restores_checkpointed(fake_cuda, tmp_pat
     assert r.returncode == 0, (imgs / "dump.log").read_text()[-4000:]
     for action in ("restore", "unlock"):
         assert fake_cuda.tool("--action", action, "--pid", app.pid).returncode == 0
-    s = fake_cuda.wait_counter(st, read_kv(st)["counter"] + 3)
+    fake_cuda.wait_counter(st, read_kv(st)["counter"] + 3)  # the original runs on
     app.kill()
     app.wait(timeout=10)
     r = criu("restore", "-d", "-D", imgs, "-o", "restore.log", "-v4")
     fake_cuda.track(app.pid)
     assert r.returncode == 0, (imgs / "restore.log").read_text()[-4000:]
-    time.sleep(0.3)
-    assert read_kv(st)["counter"] == s["counter"] or read_kv(st)["counter"] < s["counter"] + 2
     assert fake_cuda.tool("--get-state", "--pid", app.pid).stdout == "checkpointed\n"
     frozen_at = read_kv(st)["counter"]
     time.sleep(0.3)
