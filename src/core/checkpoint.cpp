@@ -208,12 +208,12 @@ class CheckpointRun {
     auto ran = host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); });
     (void)plugins_.remove();
     auto out = GPUCR_TRY(std::move(ran));
-    if (!out.status.success() && journal_ && journal_->data().cancel) {
-      return fail(Error(std::string("checkpoint interrupted by ") + sigabbrev_np(signals::cancel_signal()) +
-                        " during the criu dump: criu resumed the tree instead of finishing the dump"));
-    }
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
+      if (journal_ && journal_->data().cancel) {
+        e.what = std::string("interrupted by SIG") + sigabbrev_np(signals::cancel_signal()) +
+                 " during criu dump: gpucr's post-dump hook abandoned the dump (" + e.what + ")";
+      }
       e.details = out.error_lines;
       e.hint = "criu's log: " + inv.log.string() +
                (opts_.leave_running ? "" : "; the process tree was resumed and keeps running");
@@ -221,7 +221,7 @@ class CheckpointRun {
     }
     dumped_ = true;
     if (signals::cancel_requested()) {
-      host_.progress.note(std::string("received ") + sigabbrev_np(signals::cancel_signal()) +
+      host_.progress.note(std::string("received SIG") + sigabbrev_np(signals::cancel_signal()) +
                           " during the criu dump, which can't be interrupted safely: it completed and the image is whole");
     }
     return {};

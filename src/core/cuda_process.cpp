@@ -14,11 +14,14 @@ using cuda::Step;
 
 namespace {
 
-// One call on one process; updates it. Returns the failure line, or "" on success.
-std::string one_call(cuda::Checkpointer& backend, CudaProcess& p, Step step, const cuda::CallArgs& args, State after) {
+// One call on one process; updates it. Returns the failure line, or "" on success. `answer`
+// gets the reply when one came.
+std::string one_call(cuda::Checkpointer& backend, CudaProcess& p, Step step, const cuda::CallArgs& args, State after,
+                     std::optional<cuda::Reply>* answer = nullptr) {
   auto budget = cuda::call_budget(step, p.device_bytes, args.lock_timeout);
   auto t0 = std::chrono::steady_clock::now();
   auto r = backend.call(step, p.info.pid, args, Clock::now() + budget);
+  if (answer && r) *answer = *r;
   auto took = std::chrono::steady_clock::now() - t0;
   bool ok = r && r->ok();
   p.timings.push_back({to_string(step), took, ok});
@@ -40,6 +43,13 @@ std::string one_call(cuda::Checkpointer& backend, CudaProcess& p, Step step, con
   p.known = true;
   p.outcome.push_back(std::string(cuda::to_string(step)) + ": ok in " + format_duration(took));
   return "";
+}
+
+// NVIDIA's documented race: a process still initializing CUDA refuses a lock as an illegal state.
+// (The tool backend has only the tool's message.) Other failures, a lock timeout included, are final.
+bool init_race(const std::optional<cuda::Reply>& r) {
+  return r && (r->code == cuda::cu::illegal_state ||
+               (r->code == -1 && r->error.find("ILLEGAL_STATE") != std::string::npos));
 }
 
 Status collect(std::vector<std::string> failures, Step step) {
@@ -77,8 +87,9 @@ Status lock_step(cuda::Checkpointer& backend, std::vector<CudaProcess>& procs, c
   parallel_for(todo.size(), [&](size_t i) {
     CudaProcess& p = *todo[i];
     for (int attempt = 1;; ++attempt) {
-      failures[i] = one_call(backend, p, Step::lock, args, State::locked);
-      if (failures[i].empty() || attempt >= opts.lock_attempts || !p.known) return;
+      std::optional<cuda::Reply> answer;
+      failures[i] = one_call(backend, p, Step::lock, args, State::locked, &answer);
+      if (failures[i].empty() || attempt >= opts.lock_attempts || !p.known || !init_race(answer)) return;
       // Ask again only while the driver still says RUNNING (the init race), after a short pause.
       auto st = backend.call(Step::get_state, p.info.pid, args, Clock::now() + std::chrono::seconds(30));
       if (!st || !st->ok() || st->state != State::running) return;

@@ -45,7 +45,8 @@ Status run_step(cuda::Checkpointer& backend, std::vector<CudaProcess>& procs, cu
                 const cuda::CallArgs& args, cuda::State after, const std::function<bool(const CudaProcess&)>& selected);
 
 // Lock with bounded retries: NVIDIA documents that a process still initializing CUDA can refuse
-// a lock as an illegal state; gpucr asks again while the driver still reports it RUNNING.
+// a lock as an illegal state; gpucr asks again (only then) while the driver still reports it
+// RUNNING. A lock timeout is not retried: --gpu-lock-timeout is the user's bound.
 Status lock_step(cuda::Checkpointer& backend, std::vector<CudaProcess>& procs, const CudaOptions& opts);
 
 }  // namespace gpucr

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
 #include <sstream>
 
 namespace gpucr {
@@ -72,6 +73,31 @@ nlohmann::json to_json(const InspectReport& r) {
 
 static std::string us(std::uint64_t micros) { return format_duration(std::chrono::microseconds(micros)); }
 
+// The manifest's CUDA records: the checkpoint host's GPUs and each CUDA process.
+static std::string cuda_text(const pb::Manifest& m) {
+  std::ostringstream o;
+  std::map<std::string, std::string> names;
+  o << "CUDA             backend " << (m.cuda_backend().empty() ? "none" : m.cuda_backend()) << ", "
+    << m.host_gpus_size() << " GPU(s) on the checkpoint host\n";
+  for (const auto& g : m.host_gpus()) {
+    names[g.uuid()] = g.name();
+    o << "  GPU " << g.index() << "  " << g.uuid() << "  " << g.name() << "  "
+      << format_bytes(g.memory_bytes()) << "\n";
+  }
+  for (const auto& p : m.cuda_processes()) {
+    std::vector<std::string> ns, gpus, phases;
+    for (auto n : p.nspid()) ns.push_back(std::to_string(n));
+    for (const auto& u : p.gpu_uuids()) gpus.push_back(u + (names.count(u) ? " (" + names[u] + ")" : ""));
+    for (const auto& ph : p.phases()) {
+      phases.push_back(ph.name() + " " + us(static_cast<std::uint64_t>(ph.duration_us())) + (ph.ok() ? "" : " FAILED"));
+    }
+    o << "  pid " << p.pid() << "  nspid " << join(ns, "/") << "  " << p.comm() << "  initial "
+      << p.initial_state() << "  " << format_bytes(p.device_memory_bytes()) << " device memory on "
+      << (gpus.empty() ? "no GPU" : join(gpus, ", ")) << (phases.empty() ? "" : "; " + join(phases, ", ")) << "\n";
+  }
+  return o.str();
+}
+
 std::string to_text(const InspectReport& r) {
   std::ostringstream o;
   o << "image directory  " << r.dir.string() << "\n";
@@ -116,6 +142,7 @@ std::string to_text(const InspectReport& r) {
     o << "  pid " << p.pid() << "  ppid " << p.ppid() << "  nspid " << join(ns, "/") << "  threads "
       << p.threads() << "  " << p.comm() << "\n";
   }
+  if (m.cuda_processes_size() > 0 || m.host_gpus_size() > 0) o << cuda_text(m);
   o << "phases\n";
   for (const auto& ph : m.phases()) {
     o << "  " << ph.name() << std::string(ph.name().size() < 22 ? 22 - ph.name().size() : 1, ' ')

@@ -12,7 +12,7 @@ void Phases::step(const std::string& name, const std::function<Status()>& fn,
   if (error_) return;
   if (signals::cancel_requested()) {
     int sig = signals::cancel_signal();
-    error_ = Error(std::string("interrupted by ") + sigabbrev_np(sig) + " before " + name);
+    error_ = Error(std::string("interrupted by SIG") + sigabbrev_np(sig) + " before " + name);
     return;
   }
   run(name, fn, std::move(detail));
@@ -36,7 +36,10 @@ void Phases::run(const std::string& name, const std::function<Status()>& fn, std
   const Error& later = st.error();
   error_->details.push_back(name + " also failed: " + later.what);
   for (const auto& d : later.details) error_->details.push_back("  " + d);
-  if (later.exit == Exit::rollback_incomplete) error_->exit = Exit::rollback_incomplete;
+  if (later.exit == Exit::rollback_incomplete) {  // what to do now matters more than why it started
+    error_->exit = Exit::rollback_incomplete;
+    if (!later.hint.empty()) error_->hint = later.hint + (error_->hint.empty() ? "" : "; " + error_->hint);
+  }
 }
 
 Status Phases::result() const {

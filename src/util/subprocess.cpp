@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ std::vector<char*> c_array(std::vector<std::string>& v) {
 
 // In the child after fork: only async-signal-safe calls until exec.
 [[noreturn]] void child_exec(const Command& cmd, const char* prog, char** argv, char** envp,
-                             int out_fd, int err_fd, int hold_fd, int report_fd) {
+                             int out_fd, int err_fd, int hold_fd, int report_fd, pid_t parent) {
   auto die = [&](int err) {
     ssize_t ignored = ::write(report_fd, &err, sizeof err);
     (void)ignored;
@@ -84,6 +85,10 @@ std::vector<char*> c_array(std::vector<std::string>& v) {
   sigemptyset(&all);
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
+  if (cmd.die_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);  // the parent died before prctl
+  }
   if (hold_fd >= 0) {
     char go = 0;
     ssize_t n;
@@ -160,11 +165,12 @@ Result<Child> spawn(const Command& cmd, bool capture) {
     hold_w.reset(h[1]);
   }
 
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail(sys_error("cannot fork to run " + cmd.argv[0], errno));
   if (pid == 0) {
     child_exec(cmd, prog_s.c_str(), argv.data(), envp.data(), out_w.get(), err_w.get(), hold_r.get(),
-               report_w.get());
+               report_w.get(), parent);
   }
   report_w.reset();
   hold_r.reset();

@@ -38,6 +38,7 @@ struct Command {
   bool stdin_null = true;
   bool new_session = false;               // setsid(): own session and process group
   bool hold = false;                      // child waits for Child::release() before exec
+  bool die_with_parent = false;           // SIGKILL when the spawning thread (or gpucr) dies
   std::vector<int> keep_fds;              // fds the child keeps (others are close-on-exec)
 
   std::string display() const;            // argv joined with spaces, for messages only

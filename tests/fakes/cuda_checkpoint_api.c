@@ -3,7 +3,7 @@
 // -unlock-> RUNNING; an illegal transition is 401; a pid that never ran cuInit (or a child
 // forked after it) is 3; a pid that does not exist is 304. A call on a process in a frozen cgroup
 // is logged to frozen-calls.log and blocks until the cgroup is thawed. Every call is logged to
-// calls.log as "<op> <pid> <result>". Faults come from the faults file (fc_faults.c).
+// calls.log as "<op> <pid> <result> <start> <end>". Faults come from the faults file (fc_faults.c).
 //
 // Built twice: the normal library exports the cuCheckpointProcess* names; with
 // FAKECUDA_NO_CKPT_API (lib-noapi/, a pre-570 driver) only the private fakecuda_* names exist,
@@ -52,8 +52,37 @@ static CUresult wait_ack(int pid, const char* token, unsigned seq) {
   }
 }
 
+// The incarnation a state belongs to (README.md, "Incarnations"): criu restores a process as a new
+// one (same pid, new start time) whose driver state is what its image holds. When PID's start time
+// differs from the state's, wait for its driver thread to announce a new generation (with the seq
+// it last acted on, from its restored memory), then adopt it: if a checkpoint left that seq, the
+// process is CHECKPOINTED as then.
+static void adopt_incarnation(int pid, const char* token) {
+  unsigned long long now = fc_pid_starttime(pid);
+  fc_state st;
+  fc_record rec = {.gen = 0};
+  if (!now || fc_state_read(token, &st) != 0 || fc_record_read(token, &rec) != 0) return;
+  if (st.start == now && st.gen == rec.gen) return;
+  if (st.start != 0 && st.start != now) {  // restored: wait for the announcement (up to 5 s)
+    for (int i = 0; i < 2500 && rec.gen == st.gen; i++) {
+      fc_sleep_ms(2);
+      if (fc_record_read(token, &rec) != 0) rec.gen = st.gen;
+    }
+  }
+  int lock = fc_lock();
+  if (fc_state_read(token, &st) == 0 && (st.start != now || st.gen != rec.gen)) {
+    fc_state snap;
+    if (st.gen != rec.gen && fc_snapshot_read(token, rec.ack, &snap) == 0) st = snap;
+    st.start = now;
+    st.gen = rec.gen;
+    fc_state_write(token, &st);
+  }
+  fc_unlock(lock);
+}
+
 static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
   char token[FC_TOKEN_LEN], result[32];
+  double start = fc_now_s();
   CUresult r;
   int found = pid > 0 ? fc_token_of_pid(pid, token) : -1;
   if (pid > 0 && fc_pid_frozen(pid)) {
@@ -62,11 +91,12 @@ static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
     if (found == 0) found = fc_token_of_pid(pid, token);
   }
   fc_fault fault = {.kind = FC_FAULT_NONE};
+  if (found == 0) adopt_incarnation(pid, token);
   if (found == -1) r = CUDA_ERROR_OPERATING_SYSTEM;  // also pid <= 0, as measured
   else if (found != 0) r = CUDA_ERROR_NOT_INITIALIZED;
   else if (!fc_fault_take(op, pid, &fault)) r = fn(token, arg, &fault);
   else if (fault.kind == FC_FAULT_HANG) {
-    fc_log_call(op, pid, "hang");
+    fc_log_call(op, pid, "hang", start);
     for (;;) pause();
   } else if (fault.kind == FC_FAULT_FAIL) {
     if (fault.set_state >= 0) force_state(token, fault.set_state);
@@ -80,7 +110,7 @@ static CUresult call(const char* op, int pid, op_fn fn, void* arg) {
   if (r == CUDA_SUCCESS && (strcmp(op, "checkpoint") == 0 || strcmp(op, "restore") == 0))
     r = wait_ack(pid, token, *(unsigned*)arg);
   snprintf(result, sizeof result, "%d", r);
-  fc_log_call(op, pid, result);
+  fc_log_call(op, pid, result, start);
   return r;
 }
 
@@ -140,6 +170,7 @@ static CUresult do_checkpoint(const char* token, void* arg, const fc_fault* faul
   (void)fault;
   fc_state st;
   CUresult r = transition(token, FC_LOCKED, FC_CHECKPOINTED, &st, record_checkpoint_host, NULL);
+  if (r == CUDA_SUCCESS) fc_snapshot_write(token, &st);  // what an image taken now holds
   *(unsigned*)arg = st.seq;  // for wait_ack
   return r;
 }
@@ -184,7 +215,7 @@ static CUresult do_restore_tid(const char* token, void* arg, const fc_fault* fau
 static CUresult invalid(const char* op, int pid) {
   char line[16];
   snprintf(line, sizeof line, "%d", CUDA_ERROR_INVALID_VALUE);
-  fc_log_call(op, pid, line);
+  fc_log_call(op, pid, line, fc_now_s());
   return CUDA_ERROR_INVALID_VALUE;
 }
 

@@ -15,13 +15,14 @@
 
 static int initialized(void) { return fakecuda_caller_initialized(); }
 
-// Blocks while the process is locked or checkpointed, like any real CUDA work call.
+// Blocks while the process is locked or checkpointed, like any real CUDA work call; also while
+// it is a criu-restored incarnation the checkpoint API has not adopted yet (cuda_init.c).
 static CUresult wait_running(void) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   for (;;) {
     fc_state st;
     if (fc_state_read(fc_app_token(), &st) != 0) return CUDA_ERROR_UNKNOWN;
-    if (st.state == FC_RUNNING) return CUDA_SUCCESS;
+    if (st.state == FC_RUNNING && fc_app_current(&st)) return CUDA_SUCCESS;
     if (st.state == FC_FAILED) return CUDA_ERROR_UNKNOWN;
     fc_sleep_ms(5);
   }
@@ -184,6 +185,19 @@ EXPORT CUresult cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
   if (r != CUDA_SUCCESS) return r;
   *total_bytes = gpu.memory;
   *free_bytes = gpu.memory > fc_app_mem() ? gpu.memory - fc_app_mem() : 0;
+  return CUDA_SUCCESS;
+}
+
+// Not in NVIDIA's ABI: counts `bytes` more device memory for this process (NVML's usedGpuMemory,
+// what gpucr sizes a checkpoint by) without backing it with host memory, so a test can make a
+// process look bigger than the host's free memory. 2 when the GPU is full.
+EXPORT CUresult fakecuda_claim_device_memory(unsigned long long bytes) {
+  fc_gpu gpu;
+  CUresult r = wait_running();
+  if (r == CUDA_SUCCESS) r = device_gpu(0, &gpu);
+  if (r != CUDA_SUCCESS) return r;
+  if (fc_app_mem() + bytes > gpu.memory) return CUDA_ERROR_OUT_OF_MEMORY;
+  fc_app_account(1, (long long)bytes);
   return CUDA_SUCCESS;
 }
 

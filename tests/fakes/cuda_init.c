@@ -5,6 +5,13 @@
 // checkpoint it closes the device files, on restore it reopens them for the (possibly remapped)
 // GPUs, and it acknowledges each step in proc-<token>, as the real driver needs the process's
 // restore thread to run. Devices, contexts and memory are in cuda_device.c.
+//
+// Incarnations: criu restores a process as a new one (same pid, new start time) whose memory is
+// that of the image, while state-<token> may have moved on (an image taken with --leave-running:
+// the original was restored and unlocked, then killed). When its own start time changed (as it
+// sees it: criu may put it in a time namespace), the driver thread announces a new random
+// generation in proc-<token> (with the seq it last acted on, from its restored memory) and acts on
+// no state until the checkpoint API has adopted it (state-<token> gen= equal to its own).
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +35,7 @@ static struct {
   int ndev, devfd[FC_MAX_GPUS + 2];
   int nvisible;
   volatile int thread_ready;
+  volatile unsigned long long self_start;  // own start time as this process sees it
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .rec_fd = -1};
 
 int fakecuda_caller_initialized(void) { return g.pid != 0 && g.pid == getpid(); }
@@ -78,8 +86,16 @@ static void* driver_thread(void* arg) {
   g.thread_ready = 1;
   for (;;) {
     fc_sleep_ms(10);
+    unsigned long long me = fc_pid_starttime(0);
+    if (me && me != g.self_start) {  // restored by criu: announce a new incarnation
+      pthread_mutex_lock(&g.mu);
+      g.rec.gen = fc_random_gen();
+      record_flush();
+      pthread_mutex_unlock(&g.mu);
+      g.self_start = me;
+    }
     fc_state st;
-    if (fc_state_read(g.token, &st) != 0 || st.seq == g.rec.ack) continue;
+    if (fc_state_read(g.token, &st) != 0 || st.gen != g.rec.gen || st.seq == g.rec.ack) continue;
     if (st.state == FC_CHECKPOINTED) close_devices();
     else open_devices(&st);
     pthread_mutex_lock(&g.mu);
@@ -98,7 +114,8 @@ static CUresult register_process(unsigned flags) {
   fc_visible_gpus(&all, &vis);
   if (vis.count == 0) return CUDA_ERROR_NO_DEVICE;
   mkdir(fc_dir(), 0755);
-  fc_state st = {.state = FC_RUNNING, .ngpus = vis.count};
+  fc_state st = {.state = FC_RUNNING, .ngpus = vis.count, .gen = fc_random_gen()};
+  g.self_start = fc_pid_starttime(0);
   for (int i = 0; i < vis.count; i++) snprintf(st.gpus[i], FC_UUID_LEN, "%s", vis.gpu[i].uuid);
   fc_random_token(g.token);
   snprintf(name, sizeof name, "proc-%s", g.token);
@@ -106,7 +123,7 @@ static CUresult register_process(unsigned flags) {
     return CUDA_ERROR_OPERATING_SYSTEM;
   g.rec_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (g.rec_fd < 0) return CUDA_ERROR_OPERATING_SYSTEM;
-  g.rec = (fc_record){.nspid = (int)getpid()};
+  g.rec = (fc_record){.nspid = (int)getpid(), .gen = st.gen};
   snprintf(g.rec.token, sizeof g.rec.token, "%s", g.token);
   record_flush();
   open_devices(&st);
@@ -147,4 +164,9 @@ void fc_app_account(int ctx, long long mem_delta) {
 }
 
 unsigned long long fc_app_mem(void) { return g.rec.mem; }
+
+int fc_app_current(const fc_state* st) {
+  unsigned long long me = fc_pid_starttime(0);
+  return st->gen == g.rec.gen && (!me || me == g.self_start);
+}
 int fc_app_has_ctx(void) { return g.rec.ctx; }

@@ -12,6 +12,8 @@
 //   --fork-child   after cuInit, fork a child that never execs: it holds the fake driver's fds
 //                  but has no CUDA context; it counts and writes FILE.forkchild
 //   --no-init      load libcuda.so.1 but never call cuInit
+//   --claim-mib N  also claim N MiB of device memory not backed by host memory (fake-only:
+//                  NVML reports it, nothing checks it)
 //   --lib PATH     dlopen PATH instead of libcuda.so.1
 #include <dlfcn.h>
 #include <signal.h>
@@ -38,6 +40,7 @@ static struct {
   CUresult (*dtoh)(void*, CUdeviceptr, size_t);
   CUresult (*uuid)(CUuuid*, CUdevice);
   int (*self_state)(void);  // fake-only; may be missing
+  CUresult (*claim)(unsigned long long);  // fake-only; may be missing
 } cu;
 
 static const char* status_path;
@@ -112,6 +115,7 @@ static int load(const char* lib) {
   LOAD(uuid, "cuDeviceGetUuid");
 #undef LOAD
   *(void**)&cu.self_state = dlsym(h, "fakecuda_self_state");
+  *(void**)&cu.claim = dlsym(h, "fakecuda_claim_device_memory");
   return 0;
 }
 
@@ -132,7 +136,7 @@ static void status_line(char* out, size_t n, unsigned long counter, unsigned lon
 }
 
 int main(int argc, char** argv) {
-  unsigned long mib = 0, children = 0;
+  unsigned long mib = 0, children = 0, claim_mib = 0;
   int fork_child = 0, no_init = 0;
   const char* lib = "libcuda.so.1";
   for (int i = 1; i < argc; i++) {
@@ -144,10 +148,11 @@ int main(int argc, char** argv) {
     else if (v && !strcmp(a, "--status")) status_path = argv[++i];
     else if (v && !strcmp(a, "--interval-ms")) interval_ms = strtol(argv[++i], NULL, 10);
     else if (v && !strcmp(a, "--children")) children = strtoul(argv[++i], NULL, 10);
+    else if (v && !strcmp(a, "--claim-mib")) claim_mib = strtoul(argv[++i], NULL, 10);
     else if (v && !strcmp(a, "--lib")) lib = argv[++i];
     else {
       fprintf(stderr, "usage: fake_cuda_app [--mib N] [--status FILE] [--interval-ms MS] "
-                      "[--children N] [--fork-child] [--no-init] [--lib PATH]\n");
+                      "[--children N] [--fork-child] [--no-init] [--claim-mib N] [--lib PATH]\n");
       return 2;
     }
   }
@@ -173,6 +178,7 @@ int main(int argc, char** argv) {
     if (!r) r = cu.ctx_set(ctx);
     if (!r && bytes) r = cu.alloc(&mem, bytes);
     if (!r && bytes) r = fill(mem, bytes, buf);
+    if (!r && claim_mib) r = cu.claim ? cu.claim((unsigned long long)claim_mib << 20) : CUDA_ERROR_NOT_SUPPORTED;
     if (r) {
       fprintf(stderr, "fake_cuda_app: CUDA setup failed: %d\n", r);
       return 1;

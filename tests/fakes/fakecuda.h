@@ -45,7 +45,9 @@ int fc_uuid_parse(const char* text, unsigned char out[16]);  // "GPU-..." or bar
 void fc_uuid_format(const unsigned char in[16], char out[FC_UUID_LEN]);
 void fc_sleep_ms(long ms);
 long long fc_now_ms(void);
+double fc_now_s(void);  // CLOCK_MONOTONIC in seconds (Python's time.monotonic())
 void fc_random_token(char out[FC_TOKEN_LEN]);
+unsigned long long fc_random_gen(void);  // non-zero
 int fc_lock(void);  // exclusive flock on fc_dir()/.lock; returns the fd (or -1)
 void fc_unlock(int fd);
 
@@ -63,6 +65,8 @@ typedef struct {
   int nhost;
   char host_gpus[FC_MAX_GPUS][FC_UUID_LEN];  // all GPUs of the machine at checkpoint
   char names[FC_MAX_GPUS][FC_NAME_LEN];      // names of `gpus` at checkpoint
+  unsigned long long start;  // start time (the API's view) of the incarnation it belongs to; 0 unknown
+  unsigned long long gen;    // generation of the incarnation it belongs to (fc_record.gen)
 } fc_state;
 
 typedef struct {
@@ -72,6 +76,7 @@ typedef struct {
   int ctx;          // 1 once a context exists (NVML lists only those)
   unsigned long long mem;
   unsigned ack;     // last state seq the driver thread has acted on
+  unsigned long long gen;    // random, renewed by the driver thread when criu restored the process
 } fc_record;
 
 #define FC_RECORD_SIZE 256
@@ -80,12 +85,18 @@ const char* fc_state_name(int state);
 int fc_state_parse(const char* word);
 int fc_state_read(const char* token, fc_state* st);  // 0 or -1
 int fc_state_write(const char* token, const fc_state* st);
+// ckpt-<token>-<seq>: the state a checkpoint left (read when a criu-restored incarnation adopts it).
+int fc_snapshot_read(const char* token, unsigned seq, fc_state* st);
+int fc_snapshot_write(const char* token, const fc_state* st);
 void fc_record_format(const fc_record* rec, char buf[FC_RECORD_SIZE]);
 int fc_record_read(const char* token, fc_record* rec);  // 0 or -1
 
 // ---- /proc scanning (fc_procscan.c) ----------------------------------------------------------
 int fc_pid_exists(int pid);
 int fc_nspid(int pid);  // innermost NSpid of /proc/PID/status; -1 when unknown
+// Start time of PID (/proc/PID/stat field 22; 0 when unknown). criu restores a process as a new
+// one: same pid, new start time. pid 0: this process.
+unsigned long long fc_pid_starttime(int pid);
 // Maps a pid to its fake-CUDA token: 0 found; -1 no such pid; -2 no proc-* fd of this process
 // (never initialized, or a forked child that only inherited the fd).
 int fc_token_of_pid(int pid, char token[FC_TOKEN_LEN]);
@@ -110,5 +121,7 @@ typedef struct {
 } fc_fault;
 // Finds the first faults line matching op and pid (consuming it when it says "once").
 int fc_fault_take(const char* op, int pid, fc_fault* out);
-void fc_log_call(const char* op, int pid, const char* result);
+// calls.log line "<op> <pid> <result> <start> <end>": start/end are fc_now_s() when the call began
+// and when it is logged.
+void fc_log_call(const char* op, int pid, const char* result, double start);
 void fc_log_frozen(const char* op, int pid);

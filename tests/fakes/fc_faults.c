@@ -108,9 +108,9 @@ int fc_fault_take(const char* op, int pid, fc_fault* out) {
   return out->kind != FC_FAULT_NONE;
 }
 
-void fc_log_call(const char* op, int pid, const char* result) {
+void fc_log_call(const char* op, int pid, const char* result, double start) {
   char line[256];
-  snprintf(line, sizeof line, "%s %d %s\n", op, pid, result);
+  snprintf(line, sizeof line, "%s %d %s %.6f %.6f\n", op, pid, result, start, fc_now_s());
   fc_append_line("calls.log", line);
 }
 

@@ -32,6 +32,16 @@ static int last_nspid(const char* status_path) {
   return last;
 }
 
+unsigned long long fc_pid_starttime(int pid) {
+  char path[64], text[4096];
+  if (pid) snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  else snprintf(path, sizeof path, "/proc/self/stat");
+  if (fc_read_file(path, text, sizeof text) <= 0) return 0;
+  const char* p = strrchr(text, ')');  // comm may hold spaces and parentheses
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 int fc_nspid(int pid) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/status", pid);

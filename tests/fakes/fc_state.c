@@ -1,12 +1,14 @@
 // Per-process files of the fake driver (formats in README.md):
 //   state-<token>  key=value lines, API-owned, replaced atomically (tmp + rename):
 //                  state=running|locked|checkpointed|failed  seq=N  gpus=UUID,...
-//                  ckpt_host_gpus=UUID,...  ckpt_gpu_names=NAME|NAME...
+//                  ckpt_host_gpus=UUID,...  ckpt_gpu_names=NAME|NAME...  start=N  gen=N
+//   ckpt-<token>-<seq>  the same, as a checkpoint left it (API-owned, written once)
 //   proc-<token>   key=value lines, workload-owned, a fixed-size record rewritten in place with
 //                  one pwrite (the workload keeps this file open: the fd is its identity):
-//                  token=  nspid=  restore_tid=  ctx=  mem=  ack=
+//                  token=  nspid=  restore_tid=  ctx=  mem=  ack=  gen=
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,9 +48,8 @@ static void join(char* out, size_t n, const char* items, size_t w, int count, ch
                              items + (size_t)i * w);
 }
 
-int fc_state_read(const char* token, fc_state* st) {
-  char path[FC_PATH_LEN], name[64], text[8192], v[4096];
-  snprintf(name, sizeof name, "state-%s", token);
+static int read_named(const char* name, fc_state* st) {
+  char path[FC_PATH_LEN], text[8192], v[4096];
   if (fc_path(path, sizeof path, name) != 0 || fc_read_file(path, text, sizeof text) <= 0)
     return -1;
   memset(st, 0, sizeof *st);
@@ -60,28 +61,56 @@ int fc_state_read(const char* token, fc_state* st) {
     st->nhost = split(v, ',', &st->host_gpus[0][0], FC_UUID_LEN);
   if (fc_kv_get(text, "ckpt_gpu_names", v, sizeof v) && *v)
     split(v, '|', &st->names[0][0], FC_NAME_LEN);
+  st->start = strtoull(fc_kv_get(text, "start", v, sizeof v) ? v : "0", NULL, 10);
+  st->gen = strtoull(fc_kv_get(text, "gen", v, sizeof v) ? v : "0", NULL, 10);
   return 0;
 }
 
-int fc_state_write(const char* token, const fc_state* st) {
-  char path[FC_PATH_LEN], name[64], text[8192], gpus[1024], host[1024], names[2048];
-  snprintf(name, sizeof name, "state-%s", token);
+static int write_named(const char* name, const fc_state* st) {
+  char path[FC_PATH_LEN], text[8192], gpus[1024], host[1024], names[2048];
   if (fc_path(path, sizeof path, name) != 0) return -1;
   join(gpus, sizeof gpus, &st->gpus[0][0], FC_UUID_LEN, st->ngpus, ',');
   join(host, sizeof host, &st->host_gpus[0][0], FC_UUID_LEN, st->nhost, ',');
   join(names, sizeof names, &st->names[0][0], FC_NAME_LEN, st->nhost ? st->ngpus : 0, '|');
   int len = snprintf(text, sizeof text,
-                     "state=%s\nseq=%u\ngpus=%s\nckpt_host_gpus=%s\nckpt_gpu_names=%s\n",
-                     fc_state_name(st->state), st->seq, gpus, host, names);
+                     "state=%s\nseq=%u\ngpus=%s\nckpt_host_gpus=%s\nckpt_gpu_names=%s\nstart=%llu\n"
+                     "gen=%llu\n",
+                     fc_state_name(st->state), st->seq, gpus, host, names, st->start, st->gen);
   return fc_write_atomic(path, text, (size_t)len);
+}
+
+int fc_state_read(const char* token, fc_state* st) {
+  char name[64];
+  snprintf(name, sizeof name, "state-%s", token);
+  return read_named(name, st);
+}
+
+int fc_state_write(const char* token, const fc_state* st) {
+  char name[64];
+  snprintf(name, sizeof name, "state-%s", token);
+  return write_named(name, st);
+}
+
+int fc_snapshot_read(const char* token, unsigned seq, fc_state* st) {
+  char name[64];
+  snprintf(name, sizeof name, "ckpt-%s-%u", token, seq);
+  return read_named(name, st);
+}
+
+int fc_snapshot_write(const char* token, const fc_state* st) {
+  char name[64];
+  snprintf(name, sizeof name, "ckpt-%s-%u", token, st->seq);
+  return write_named(name, st);
 }
 
 void fc_record_format(const fc_record* rec, char buf[FC_RECORD_SIZE]) {
   // Fixed-width numbers keep the record's size constant, so one pwrite replaces it whole.
   memset(buf, ' ', FC_RECORD_SIZE);
   int len = snprintf(buf, FC_RECORD_SIZE,
-                     "token=%s\nnspid=%010d\nrestore_tid=%010d\nctx=%d\nmem=%020llu\nack=%010u\n",
-                     rec->token, rec->nspid, rec->restore_tid, rec->ctx, rec->mem, rec->ack);
+                     "token=%s\nnspid=%010d\nrestore_tid=%010d\nctx=%d\nmem=%020llu\nack=%010u\n"
+                     "gen=%020llu\n",
+                     rec->token, rec->nspid, rec->restore_tid, rec->ctx, rec->mem, rec->ack,
+                     rec->gen);
   buf[len] = ' ';
   buf[FC_RECORD_SIZE - 1] = '\n';
 }
@@ -101,6 +130,8 @@ int fc_record_read(const char* token, fc_record* rec) {
     rec->ctx = (int)fc_kv_num(a, "ctx", 0);
     rec->mem = (unsigned long long)fc_kv_num(a, "mem", 0);
     rec->ack = (unsigned)fc_kv_num(a, "ack", 0);
+    char v[32];
+    rec->gen = strtoull(fc_kv_get(a, "gen", v, sizeof v) ? v : "0", NULL, 10);
     return 0;
   }
   return -1;

@@ -125,6 +125,12 @@ long long fc_now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double fc_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void fc_random_token(char out[FC_TOKEN_LEN]) {
   unsigned char b[8];
   if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
@@ -132,6 +138,13 @@ void fc_random_token(char out[FC_TOKEN_LEN]) {
     memcpy(b, &x, sizeof b);
   }
   for (int i = 0; i < 8; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+unsigned long long fc_random_gen(void) {
+  char t[FC_TOKEN_LEN];
+  fc_random_token(t);
+  unsigned long long g = strtoull(t, NULL, 16);
+  return g ? g : 1;
 }
 
 int fc_lock(void) {

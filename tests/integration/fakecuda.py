@@ -107,6 +107,11 @@ class FakeCuda:
     def calls_for(self, pid):
         return [c for c in self.calls() if c[1] == pid]
 
+    def timed_calls(self):
+        """[(op, pid, result, start, end)]: start/end are time.monotonic() values of when the
+        call began and when it returned (for a hang: when the hang began)."""
+        return [c + (float(w[3]), float(w[4])) for c, w in zip(self.calls(), self._lines("calls.log"))]
+
     def frozen_calls(self):
         """[(op, pid)]: checkpoint-API calls that targeted a frozen process."""
         return [(w[0], int(w[1])) for w in self._lines("frozen-calls.log")]

@@ -224,3 +224,23 @@ def test_parallel_calls_stay_consistent(fake_cuda, tmp_path):
     procs = [fake_cuda.api_async("lock", pid) for _ in range(6)]
     results = sorted(json.loads(p.communicate(timeout=20)[0])["rc"] for p in procs)
     assert results == [OK] + [ILLEGAL] * 5
+
+
+def test_calls_log_times_each_call_on_the_monotonic_clock(fake_cuda, tmp_path):
+    pid = fake_cuda.start_app(tmp_path / "st").pid
+    fake_cuda.set_faults("lock slow 300")
+    t0 = time.monotonic()
+    assert fake_cuda.api("lock", pid)[0] == OK
+    t1 = time.monotonic()
+    ((op, p, rc, start, end),) = fake_cuda.timed_calls()
+    assert (op, p, rc) == ("lock", pid, OK)
+    assert t0 <= start and end <= t1 and end - start >= 0.3
+
+
+def test_claimed_device_memory_shows_in_nvml_without_host_memory(fake_cuda, tmp_path):
+    fake_cuda.set_gpus(1, memory=1 << 40)
+    pid = fake_cuda.start_app(tmp_path / "st", mib=2, args=["--claim-mib", 64 << 10]).pid
+    assert fake_cuda.nvml()["devices"][0]["procs"][0][:2] == [pid, (2 << 20) + (64 << 30)]
+    with open(f"/proc/{pid}/status") as f:
+        rss_kib = int(next(ln for ln in f if ln.startswith("VmRSS")).split()[1])
+    assert rss_kib < 1 << 20  # not backed by host memory

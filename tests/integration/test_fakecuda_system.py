@@ -170,3 +170,34 @@ def test_checkpointed_workload_survives_a_real_criu_dump_and_restore(fake_cuda, 
     assert fake_cuda.calls_for(child) == []
     assert [c[0] for c in fake_cuda.calls()] == ["lock", "checkpoint", "get_state", "restore",
                                                  "unlock"]
+
+
+def test_image_taken_with_leave_running_restores_checkpointed(fake_cuda, tmp_path):
+    """criu restores the process as it was in the image (CHECKPOINTED), although the original
+    went on to RUNNING after the dump: the driver state comes with the process."""
+    need(shutil.which("criu") is not None, "criu is not in PATH")
+    st = tmp_path / "st"
+    app = fake_cuda.start_app(st, mib=2)
+    for action in ("lock", "checkpoint"):
+        assert fake_cuda.tool("--action", action, "--pid", app.pid).returncode == 0
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    r = criu("dump", "-t", app.pid, "-D", imgs, "-o", "dump.log", "-v4", "--leave-running")
+    assert r.returncode == 0, (imgs / "dump.log").read_text()[-4000:]
+    for action in ("restore", "unlock"):
+        assert fake_cuda.tool("--action", action, "--pid", app.pid).returncode == 0
+    fake_cuda.wait_counter(st, read_kv(st)["counter"] + 3)  # the original runs on
+    app.kill()
+    app.wait(timeout=10)
+    r = criu("restore", "-d", "-D", imgs, "-o", "restore.log", "-v4")
+    fake_cuda.track(app.pid)
+    assert r.returncode == 0, (imgs / "restore.log").read_text()[-4000:]
+    assert fake_cuda.tool("--get-state", "--pid", app.pid).stdout == "checkpointed\n"
+    frozen_at = read_kv(st)["counter"]
+    time.sleep(0.3)
+    assert read_kv(st)["counter"] == frozen_at  # a checkpointed process does not run
+    assert fake_cuda.tool("--action", "unlock", "--pid", app.pid).returncode == 1  # not locked
+    for action in ("restore", "unlock"):
+        assert fake_cuda.tool("--action", action, "--pid", app.pid).returncode == 0
+    s = fake_cuda.wait_counter(st, frozen_at + 3)
+    assert (s["corrupt"], s["state"], s["err"]) == (0, "running", 0)

@@ -199,7 +199,7 @@ def test_sigterm_of_gpucr_mid_checkpoint_leaves_the_original_state(cgroup, tree,
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
-    assert "received TERM during the criu dump, which can't be interrupted safely" in err
+    assert "received SIGTERM during the criu dump, which can't be interrupted safely" in err
     assert cgroup.state_files() == cgroup.expected_files("FROZEN")
     cgroup.thaw()
     assert tree.runs()

@@ -80,7 +80,7 @@ TEST(ContainerLock, RemoveFileDeletesItAndANewAcquireMakesAFreshOne) {
   EXPECT_TRUE(ContainerLock::acquire(t.path(), "c1", "restore", std::chrono::milliseconds(0)));
 }
 
-TEST(RunDir, FollowsAbsoluteGpucrRunDirOnly) {
+TEST(ContainerRunDir, FollowsAbsoluteGpucrRunDirOnly) {
   ::setenv("GPUCR_RUN_DIR", "/tmp/x-run", 1);
   EXPECT_EQ(run_dir(), fs::path("/tmp/x-run"));
   ::setenv("GPUCR_RUN_DIR", "relative", 1);

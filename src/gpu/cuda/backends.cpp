@@ -54,7 +54,8 @@ Result<Reply> parse_helper_reply(std::string_view out, Step step, pid_t pid) {
 }
 
 Result<Reply> ApiBackend::call(Step step, pid_t pid, const CallArgs& args, Clock::time_point deadline) {
-  Command cmd{.argv = helper_argv(self_, step, pid, args)};
+  // A call must not outlive gpucr: after gpucr died, its guardian decides each process's state.
+  Command cmd{.argv = helper_argv(self_, step, pid, args), .die_with_parent = true};
   auto out = run_capture(cmd, left(deadline));
   if (!out) return fail(no_answer(step, pid, out.error()));
   return parse_helper_reply(out->out, step, pid);
@@ -70,7 +71,7 @@ Result<Reply> ToolBackend::call(Step step, pid_t pid, const CallArgs& args, Cloc
       if (step == Step::lock) a.insert(a.end(), {"--timeout", std::to_string(args.lock_timeout.count())});
       if (step == Step::restore && !args.map.empty()) a.insert(a.end(), {"--device-map", map_arg(args.map)});
   }
-  auto out = run_capture(Command{.argv = a}, left(deadline));
+  auto out = run_capture(Command{.argv = a, .die_with_parent = true}, left(deadline));
   if (!out) return fail(no_answer(step, pid, out.error()));
   Reply r;
   if (!out->status.success()) {

@@ -25,8 +25,8 @@ const GpuInfo* find(const std::vector<GpuInfo>& gpus, const Uuid& u) {
 
 // A --device-map side: a UUID or an index into `gpus`.
 Result<const GpuInfo*> resolve(const std::vector<GpuInfo>& gpus, const std::string& text, const char* side) {
-  if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
-    size_t i = std::stoul(text);
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    size_t i = text.size() > 6 ? gpus.size() : std::stoul(text);  // no std::out_of_range on "99999999999"
     if (i >= gpus.size()) {
       return fail(Error("--device-map: " + std::string(side) + " GPU index " + text + " does not exist (" +
                             std::to_string(gpus.size()) + " GPUs)",
@@ -44,69 +44,12 @@ Result<const GpuInfo*> resolve(const std::vector<GpuInfo>& gpus, const std::stri
   return g;
 }
 
-std::string suggestion(const std::vector<GpuInfo>& old_gpus, const std::vector<GpuInfo>& local) {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < old_gpus.size() && i < local.size(); ++i) {
-    parts.push_back(old_gpus[i].uuid.str() + "=" + local[i].uuid.str());
-  }
-  return join(parts, ",");
-}
+using Chosen = std::map<Uuid, const GpuInfo*>;  // old uuid -> local GPU
 
-bool same_chips(const std::vector<GpuInfo>& a, const std::vector<GpuInfo>& b) {
-  if (a.size() != b.size()) return false;
-  std::multiset<std::string> x, y;
-  for (const auto& g : a) x.insert(g.name);
-  for (const auto& g : b) y.insert(g.name);
-  return x == y;
-}
-
-}  // namespace
-
-Result<MapPlan> plan_device_map(const std::vector<GpuInfo>& old_gpus, const std::vector<Uuid>& needed,
-                                const std::vector<GpuInfo>& local, const std::optional<std::string>& user_map) {
-  std::map<Uuid, const GpuInfo*> chosen;  // old uuid -> local GPU
-  std::set<Uuid> taken;
-  if (user_map) {
-    for (const auto& item : split(*user_map, ',')) {
-      auto eq = item.find('=');
-      if (eq == std::string::npos) {
-        return fail(Error("--device-map: '" + item + "' is not OLD=NEW", Exit::usage));
-      }
-      const GpuInfo* o = GPUCR_TRY(resolve(old_gpus, std::string(trim(item.substr(0, eq))), "old"));
-      const GpuInfo* n = GPUCR_TRY(resolve(local, std::string(trim(item.substr(eq + 1))), "new"));
-      if (chosen.count(o->uuid)) return fail(Error("--device-map maps " + o->uuid.str() + " twice", Exit::usage));
-      if (taken.count(n->uuid)) {
-        return fail(Error("--device-map maps two checkpointed GPUs onto " + n->uuid.str() +
-                              "; the driver needs a one-to-one map",
-                          Exit::usage));
-      }
-      if (o->name != n->name) {
-        return fail(Error("--device-map: " + o->uuid.str() + " (" + o->name + ") can't move to " + n->uuid.str() +
-                              " (" + n->name + "): restore needs a GPU of the same chip",
-                          Exit::usage));
-      }
-      chosen[o->uuid] = n;
-      taken.insert(n->uuid);
-    }
-  } else {
-    bool all_here = std::all_of(needed.begin(), needed.end(), [&](const Uuid& u) { return find(local, u); });
-    if (all_here) return MapPlan{};
-    std::vector<std::string> missing;
-    for (const auto& u : needed) {
-      if (!find(local, u)) missing.push_back(u.str());
-    }
-    Error e("the checkpoint needs GPU(s) " + join(missing, ", ") + " that this host does not have",
-            Exit::missing_dependency);
-    if (same_chips(old_gpus, local)) {
-      e.hint = "this host has the same GPUs under other UUIDs: restore with --device-map " +
-               suggestion(old_gpus, local);
-    } else {
-      e.hint = "restore on a host with the same GPU chips (" + std::to_string(old_gpus.size()) +
-               " GPU(s) at checkpoint, " + std::to_string(local.size()) + " here), or pass --device-map";
-    }
-    return fail(std::move(e));
-  }
-  // Complete: same UUID first, then the lowest-index free local GPU of the same chip.
+// Completes `chosen` into a full one-to-one map: same UUID first, then the lowest-index free
+// local GPU of the same chip; every local GPU must be used.
+Result<MapPlan> complete(const std::vector<GpuInfo>& old_gpus, const std::vector<GpuInfo>& local, Chosen chosen,
+                         std::set<Uuid> taken) {
   for (const auto& o : old_gpus) {
     if (chosen.count(o.uuid)) continue;
     const GpuInfo* same = find(local, o.uuid);
@@ -139,6 +82,54 @@ Result<MapPlan> plan_device_map(const std::vector<GpuInfo>& old_gpus, const std:
   MapPlan plan;
   for (const auto& o : old_gpus) plan.pairs.push_back({o.uuid, chosen[o.uuid]->uuid});
   return plan;
+}
+
+}  // namespace
+
+Result<MapPlan> plan_device_map(const std::vector<GpuInfo>& old_gpus, const std::vector<Uuid>& needed,
+                                const std::vector<GpuInfo>& local, const std::optional<std::string>& user_map) {
+  Chosen chosen;
+  std::set<Uuid> taken;
+  if (user_map) {
+    for (const auto& item : split(*user_map, ',')) {
+      auto eq = item.find('=');
+      if (eq == std::string::npos) {
+        return fail(Error("--device-map: '" + item + "' is not OLD=NEW", Exit::usage));
+      }
+      const GpuInfo* o = GPUCR_TRY(resolve(old_gpus, std::string(trim(item.substr(0, eq))), "old"));
+      const GpuInfo* n = GPUCR_TRY(resolve(local, std::string(trim(item.substr(eq + 1))), "new"));
+      if (chosen.count(o->uuid)) return fail(Error("--device-map maps " + o->uuid.str() + " twice", Exit::usage));
+      if (taken.count(n->uuid)) {
+        return fail(Error("--device-map maps two checkpointed GPUs onto " + n->uuid.str() +
+                              "; the driver needs a one-to-one map",
+                          Exit::usage));
+      }
+      if (o->name != n->name) {
+        return fail(Error("--device-map: " + o->uuid.str() + " (" + o->name + ") can't move to " + n->uuid.str() +
+                              " (" + n->name + "): restore needs a GPU of the same chip",
+                          Exit::usage));
+      }
+      chosen[o->uuid] = n;
+      taken.insert(n->uuid);
+    }
+  } else {
+    bool all_here = std::all_of(needed.begin(), needed.end(), [&](const Uuid& u) { return find(local, u); });
+    if (all_here) return MapPlan{};
+    std::vector<std::string> missing;
+    for (const auto& u : needed) {
+      if (!find(local, u)) missing.push_back(u.str());
+    }
+    Error e("the checkpoint needs GPU(s) " + join(missing, ", ") + " that this host does not have",
+            Exit::missing_dependency);
+    if (auto full = complete(old_gpus, local, {}, {}); full && !old_gpus.empty()) {
+      e.hint = "this host has the same GPUs under other UUIDs: restore with --device-map " + full->describe();
+    } else {
+      e.hint = "restore on a host with the same GPU chips (" + std::to_string(old_gpus.size()) +
+               " GPU(s) at checkpoint, " + std::to_string(local.size()) + " here), or pass --device-map";
+    }
+    return fail(std::move(e));
+  }
+  return complete(old_gpus, local, std::move(chosen), std::move(taken));
 }
 
 }  // namespace gpucr::cuda

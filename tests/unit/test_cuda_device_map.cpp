@@ -1,0 +1,140 @@
+// --device-map planning (src/gpu/cuda/device_map.cpp): completion into the full one-to-one map the
+// driver needs, and the messages for maps that can't be completed.
+#include "gpu/cuda/device_map.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace gpucr;
+using namespace gpucr::cuda;
+
+namespace {
+
+const char* kH100 = "NVIDIA H100 80GB HBM3";
+const char* kA100 = "NVIDIA A100-SXM4-80GB";
+
+Uuid uuid(int host, int i) {
+  char text[64];
+  std::snprintf(text, sizeof text, "GPU-%08x-0000-4000-8000-%012x", 0xfa4e0000 + host, i);
+  return *parse_uuid(text);
+}
+
+GpuInfo gpu(int host, int i, const char* name = kH100) {
+  GpuInfo g;
+  g.index = i;
+  g.uuid = uuid(host, i);
+  g.name = name;
+  return g;
+}
+
+std::string pairs(const Result<MapPlan>& plan) { return plan ? plan->describe() : "error: " + plan.error().what; }
+
+std::string map(std::initializer_list<std::pair<Uuid, Uuid>> ps) {
+  MapPlan p;
+  for (const auto& [o, n] : ps) p.pairs.push_back({o, n});
+  return p.describe();
+}
+
+}  // namespace
+
+TEST(DeviceMap, NoMapIsNeededWhenEveryGpuTheImageNeedsIsHere) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 1)}, {gpu(0, 0), gpu(0, 1)}, std::nullopt);
+  ASSERT_TRUE(plan);
+  EXPECT_TRUE(plan->pairs.empty());
+}
+
+TEST(DeviceMap, MissingGpuOfTheSameChipSpellsOutTheFullMap) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)}, std::nullopt);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().exit, Exit::missing_dependency);
+  EXPECT_EQ(plan.error().what, "the checkpoint needs GPU(s) " + uuid(0, 0).str() + " that this host does not have");
+  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map " +
+                                   map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(1, 1)}}));
+}
+
+TEST(DeviceMap, SuggestedMapPairsGpusOfTheSameChipAndKeepsThoseStillHere) {
+  // Old: H100 (gone), A100 (still here). New: the A100 first, then another H100.
+  auto plan = plan_device_map({gpu(0, 0, kH100), gpu(0, 1, kA100)}, {uuid(0, 0)},
+                              {gpu(0, 1, kA100), gpu(1, 5, kH100)}, std::nullopt);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map " +
+                                   map({{uuid(0, 0), uuid(1, 5)}, {uuid(0, 1), uuid(0, 1)}}));
+}
+
+TEST(DeviceMap, MissingGpuWithoutAMatchingHostSaysSo) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0, kA100)}, std::nullopt);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().exit, Exit::missing_dependency);
+  EXPECT_EQ(plan.error().hint,
+            "restore on a host with the same GPU chips (2 GPU(s) at checkpoint, 1 here), or pass --device-map");
+}
+
+TEST(DeviceMap, PartialMapIsCompletedOneToOne) {
+  std::vector<GpuInfo> old = {gpu(0, 0), gpu(0, 1)}, here = {gpu(1, 0), gpu(1, 1)};
+  EXPECT_EQ(pairs(plan_device_map(old, {uuid(0, 0)}, here, "0=1")),
+            map({{uuid(0, 0), uuid(1, 1)}, {uuid(0, 1), uuid(1, 0)}}));
+  EXPECT_EQ(pairs(plan_device_map(old, {uuid(0, 0)}, here, uuid(0, 1).str() + "=" + uuid(1, 0).str())),
+            map({{uuid(0, 0), uuid(1, 1)}, {uuid(0, 1), uuid(1, 0)}}));
+}
+
+TEST(DeviceMap, CompletionKeepsGpusThatAreStillHere) {
+  // A swap on the same host: the user names one pair, the other follows.
+  std::vector<GpuInfo> host = {gpu(0, 0), gpu(0, 1), gpu(0, 2)};
+  EXPECT_EQ(pairs(plan_device_map(host, {uuid(0, 0)}, host, "0=1")),
+            map({{uuid(0, 0), uuid(0, 1)}, {uuid(0, 1), uuid(0, 0)}, {uuid(0, 2), uuid(0, 2)}}));
+}
+
+TEST(DeviceMap, CompletionPairsByChip) {
+  std::vector<GpuInfo> old = {gpu(0, 0, kA100), gpu(0, 1, kH100)}, here = {gpu(1, 0, kH100), gpu(1, 1, kA100)};
+  EXPECT_EQ(pairs(plan_device_map(old, {uuid(0, 1)}, here, "1=0")),
+            map({{uuid(0, 0), uuid(1, 1)}, {uuid(0, 1), uuid(1, 0)}}));
+}
+
+TEST(DeviceMap, TwoOldGpusOntoOneNewAreRefused) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)}, "0=0,1=0");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().exit, Exit::usage);
+  EXPECT_EQ(plan.error().what,
+            "--device-map maps two checkpointed GPUs onto " + uuid(1, 0).str() + "; the driver needs a one-to-one map");
+}
+
+TEST(DeviceMap, OneOldGpuTwiceIsRefused) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)}, "0=0,0=1");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().what, "--device-map maps " + uuid(0, 0).str() + " twice");
+}
+
+TEST(DeviceMap, AnotherChipIsRefused) {
+  auto plan = plan_device_map({gpu(0, 0)}, {uuid(0, 0)}, {gpu(1, 0, kA100)}, "0=0");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().exit, Exit::usage);
+  EXPECT_EQ(plan.error().what, "--device-map: " + uuid(0, 0).str() + " (" + kH100 + ") can't move to " +
+                                   uuid(1, 0).str() + " (" + kA100 + "): restore needs a GPU of the same chip");
+}
+
+TEST(DeviceMap, TooFewGpusHereCantBeCompleted) {
+  auto plan = plan_device_map({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0)}, "0=0");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().what, "--device-map can't be completed: no free GPU of chip '" + std::string(kH100) +
+                                   "' here for " + uuid(0, 1).str() + " (the driver needs every GPU mapped one-to-one)");
+}
+
+TEST(DeviceMap, TooManyGpusHereCantBeCompleted) {
+  auto plan = plan_device_map({gpu(0, 0)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)}, "0=1");
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().what,
+            "--device-map can't be completed: the checkpoint host had 1 GPU(s), this host has 2 (the driver needs "
+            "every GPU mapped one-to-one)");
+}
+
+TEST(DeviceMap, BadEntriesAreNamed) {
+  std::vector<GpuInfo> old = {gpu(0, 0)}, here = {gpu(1, 0)};
+  auto e = [&](const std::string& m) { return plan_device_map(old, {uuid(0, 0)}, here, m).error(); };
+  EXPECT_EQ(e("0").what, "--device-map: '0' is not OLD=NEW");
+  EXPECT_EQ(e("0=3").what, "--device-map: new GPU index 3 does not exist (1 GPUs)");
+  EXPECT_EQ(e("99999999999999999999=0").what, "--device-map: old GPU index 99999999999999999999 does not exist (1 GPUs)");
+  EXPECT_EQ(e(uuid(1, 0).str() + "=0").what,
+            "--device-map: old GPU " + uuid(1, 0).str() + " is not a GPU of the checkpoint host");
+  EXPECT_EQ(e("0=" + uuid(0, 0).str()).what, "--device-map: new GPU " + uuid(0, 0).str() + " is not a GPU of this host");
+  EXPECT_EQ(e("GPU-xyz=0").exit, Exit::bad_input);
+  EXPECT_EQ(e("0=3").exit, Exit::usage);
+}
