@@ -119,6 +119,17 @@ RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
         std::lock_guard lock(mu);
         (r ? rep.lines : failures).push_back(r ? *r : r.error().what);
       });
+      // A driver call the dead gpucr had in flight dies with it (PR_SET_PDEATHSIG) but may land
+      // just after the pass above: look once more, a moment later, and fix what moved.
+      if (failures.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        parallel_for(live.size(), [&](size_t i) {
+          auto r = bring_to_state(**backend, live[i]->id.pid, live[i]->target, *map, live[i]->device_bytes);
+          std::lock_guard lock(mu);
+          if (!r) failures.push_back(r.error().what);
+          else if (r->find("->") != std::string::npos) rep.lines.push_back("second look: " + *r);
+        });
+      }
     }
   }
   if (frozen_record) {
