@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
 #   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
-# Scenarios (default: all but remap): single two leave pytorch demo; remap needs two GPUs.
+# Scenarios (default: all but remap): single two leave frozen pytorch demo; remap needs two GPUs.
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -131,6 +131,34 @@ scenario_demo() {
   cat "$OUT/demo.out"
 }
 
+# A frozen cgroup v2 (what CRI-O/containerd do before checkpoint): gpucr thaws it for the GPU
+# steps, criu runs in interrupt-only mode, and the cgroup ends frozen again. The real driver would
+# hang on any call to a frozen process.
+scenario_frozen() {
+  local cg=/sys/fs/cgroup/gpucr-gpu-test st="$W/frozen.status"
+  rmdir "$cg" 2>/dev/null; mkdir "$cg" || { failed frozen "cannot create $cg"; return; }
+  setsid sh -c "echo \$\$ > $cg/cgroup.procs && exec $W/gpu_workload --gib 2 --status $st" </dev/null >"$OUT/frozen.log" 2>&1 &
+  local pid=$!
+  wait_kv_ge "$st" counter 5 60 || { failed frozen "workload did not start"; return; }
+  echo 1 > "$cg/cgroup.freeze"; sleep 0.5
+  local before; before=$(kv "$st" counter)
+  fresh
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" --leave-running >"$OUT/frozen.ckpt" 2>&1 || { failed frozen "checkpoint: $(tail -3 "$OUT/frozen.ckpt")"; echo 0 > "$cg/cgroup.freeze"; kill -9 "$pid"; return; }
+  local frozen_after; frozen_after=$(sed -n 's/^frozen //p' "$cg/cgroup.events")
+  sleep 0.5
+  local still; still=$(kv "$st" counter)
+  echo 0 > "$cg/cgroup.freeze"
+  local s; s=$(state_of "$pid")
+  if [ "$frozen_after" = 1 ] && [ "$s" = running ] && wait_kv_ge "$st" counter $((still + 3)) 30 &&
+     [ "$(kv "$st" corrupt)" = 0 ] && grep -q "thawed" "$OUT/frozen.ckpt"; then
+    pass "frozen cgroup: thawed for the GPU steps, frozen again after (frozen=$frozen_after), counter $before..$still while frozen, RUNNING and counting after thaw"
+  else
+    failed frozen "frozen_after=$frozen_after state=$s status=$(cat "$st")"
+  fi
+  kill -9 "$pid"; wait "$pid" 2>/dev/null; sleep 0.2; rmdir "$cg" 2>/dev/null
+  cat "$OUT/frozen.ckpt"
+}
+
 # Two GPUs: restore onto the other GPU with --device-map (index shorthand, completed to a swap).
 scenario_remap() {
   local n; n=$(nvidia-smi -L | wc -l)
@@ -160,7 +188,7 @@ scenario_remap() {
 build
 gpucr check | tee "$OUT/check.txt"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave pytorch demo)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave frozen pytorch demo)
 for s in "${scenarios[@]}"; do
   log "== $s"
   "scenario_$s"
