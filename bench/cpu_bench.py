@@ -2,7 +2,7 @@
 """gpucr vs plain criu: checkpoint and restore times of the same CPU process tree.
 
 Builds nothing: give it the built gpucr and mem_workload (default: ./build) and a criu (default:
-criu on PATH). In one run it repeats, alternating which tool goes first:
+criu on PATH). In one run it repeats, rotating which tool goes first:
 
   start tests/workloads/mem_workload (a parent and a child holding --mib MiB of patterned
   memory in all), sync, then time
@@ -12,14 +12,17 @@ criu on PATH). In one run it repeats, alternating which tool goes first:
     gpucr:  gpucr restore --image-dir D --detach --criu C
     criu:   criu restore --images-dir D --work-dir D --log-file restore.log -v4
                          --restore-detached --restore-sibling --pidfile D/restore.pid
-  check that the restored tree counts on with intact memory, kill it, delete the images.
+  check that the restored tree counts on with intact memory (both processes), kill it, delete
+  the images.
 
-Images of both tools go to the same directory (--dir, default /var/tmp/gpucr-bench: the same file
+Images of all series go to the same directory (--dir, default /var/tmp/gpucr-bench: one file
 system). Times are wall clock around each command. gpucr's own phase timings (--json) show
-where its extra time goes. Prints a Markdown table of medians and the ratios; --json FILE also
-writes every sample.
+where its extra time goes. --control adds a second plain-criu series, to show how far apart two
+identical series land on this machine. Prints Markdown tables of medians and ratios and a
+verdict against the target (gpucr adds at most max(5%, 50 ms)); exit status 1 when it misses.
+--json FILE also writes every sample.
 
-Run as root:  /usr/bin/python3 bench/cpu_bench.py [--reps 7] [--mib 1024] [--dir DIR]
+Run as root:  /usr/bin/python3 bench/cpu_bench.py [--reps 9] [--mib 1024] [--control] [--dir DIR]
 """
 import argparse
 import ctypes
@@ -54,6 +57,9 @@ def parse_args():
                         "idle (for shared machines; default 0: don't wait)")
     p.add_argument("--quiet-idle", type=float, default=0.9, help="idle fraction that counts as quiet (0.9)")
     p.add_argument("--dir", default="/var/tmp/gpucr-bench", help="where images go (default /var/tmp/gpucr-bench)")
+    p.add_argument("--control", action="store_true",
+                   help="also time a second plain-criu series (criu-b) to show the noise floor: how much two "
+                        "identical series differ on this machine")
     p.add_argument("--json", help="also write all samples to this file")
     return p.parse_args()
 
@@ -186,7 +192,7 @@ def one_round(a, tool, rep, status):
         sample = {"tool": tool, "rep": rep}
         if a.quiet_wait:
             sample["idle_before"] = wait_until_quiet(a)
-        if tool == "gpucr":
+        if tool == "gpucr":  # "criu" and "criu-b" (the control series) run plain criu
             took, out = timed([a.gpucr, "checkpoint", "--pid", str(pid), "--image-dir", str(images),
                                "--criu", a.criu, "--json"])
             sample["gpucr_checkpoint_phases"] = phase_seconds(out)
@@ -273,13 +279,13 @@ def report(a, samples, info, fs_type, fixed):
         xs = [s[key] for s in samples if s["tool"] == tool]
         return f"{ms(statistics.median(xs))} ({min(xs) * 1000:.0f}-{max(xs) * 1000:.0f})"
 
-    def paired_diff(key):  # gpucr minus criu within each repetition
+    def paired_diff(key, tool="gpucr"):  # `tool` minus criu within each repetition
         by_rep = {}
         for s in samples:
             by_rep.setdefault(s["rep"], {})[s["tool"]] = s[key]
-        return statistics.median(r["gpucr"] - r["criu"] for r in by_rep.values())
+        return statistics.median(r[tool] - r["criu"] for r in by_rep.values())
 
-    lines = [f"{a.reps} repetitions per tool after {a.warmup} untimed warm-up round(s), alternating which goes "
+    lines = [f"{a.reps} repetitions per tool after {a.warmup} untimed warm-up round(s), rotating which goes "
              f"first; {a.mib} MiB tree; images on {a.dir} ({fs_type}); nice {a.nice}; wall-clock medians (min-max).",
              "",
              "| phase | criu | gpucr | gpucr - criu (median of medians / of paired differences) | ratio "
@@ -295,9 +301,18 @@ def report(a, samples, info, fs_type, fixed):
                 "total": "checkpoint + restore"}[key]
         lines.append(f"| {name} | {spread('criu', key)} | {spread('gpucr', key)} | {ms(g - c)} / "
                      f"{ms(paired_diff(key))} | {g / c:.3f} | {ms(allowed)} | {'yes' if ok else 'NO'} |")
+    if a.control:
+        lines += ["", "Control: a second, identical plain-criu series (criu-b) timed in the same run. Its "
+                  "distance from the first shows how much two identical series differ here (the noise floor):", "",
+                  "| phase | criu | criu-b | criu-b - criu (median of medians / of paired differences) | ratio |",
+                  "|---|---|---|---|---|"]
+        for key in ("checkpoint", "restore", "total"):
+            c, b = med(samples, "criu", key), med(samples, "criu-b", key)
+            lines.append(f"| {key} | {spread('criu', key)} | {spread('criu-b', key)} | {ms(b - c)} / "
+                         f"{ms(paired_diff(key, 'criu-b'))} | {b / c:.3f} |")
     lines += ["", "gpucr's phases (medians):", "", "| gpucr phase | median |", "|---|---|"]
     for kind in ("gpucr_checkpoint_phases", "gpucr_restore_phases"):
-        names = [n for n in samples[0 if samples[0]["tool"] == "gpucr" else 1][kind]]
+        names = list(next(s for s in samples if s["tool"] == "gpucr")[kind])
         for n in names:
             v = statistics.median(s[kind][n] for s in samples if s["tool"] == "gpucr")
             lines.append(f"| {kind.split('_')[1]}: {n} | {v * 1000:.1f} ms |")
@@ -347,12 +362,15 @@ def main():
                              text=True).stdout.strip()
     info = machine()
     status = pathlib.Path(a.dir) / "status"
+    tools = ["gpucr", "criu"] + (["criu-b"] if a.control else [])
     for rep in range(a.warmup):
-        for tool in ("gpucr", "criu"):
+        for tool in tools:
             one_round(a, tool, f"warmup{rep}", status)
     samples = []
     for rep in range(a.reps):
-        for tool in (("gpucr", "criu") if rep % 2 == 0 else ("criu", "gpucr")):
+        # Every tool goes first, last and (with --control) in the middle equally often.
+        order = tools[rep % len(tools):] + tools[:rep % len(tools)]
+        for tool in (order if rep % 2 == 0 else order[::-1]):
             s = one_round(a, tool, rep, status)
             s["total"] = s["checkpoint"] + s["restore"]
             samples.append(s)
