@@ -32,8 +32,9 @@ def test_checkpoint_kill_restore_continues_from_the_dumped_state(gpucr, trees, t
     assert "wait for pids" in r.stdout and "criu restore" in r.stdout
     first = wait_for(lambda: (s := tree.status()) and s["counter"] != dumped["counter"] and s,
                      what="the restored tree to write its status")
-    # It continues from the dumped counter, not from zero and not from far ahead.
-    assert dumped["counter"] < first["counter"] <= dumped["counter"] + 5, (dumped, first)
+    # It continues from the dumped counter (not from zero, not from far ahead; the slack covers a
+    # slow poll here: the tree counts every 50 ms).
+    assert dumped["counter"] < first["counter"] <= dumped["counter"] + 20, (dumped, first)
     assert first["thread"] >= dumped["thread"], (dumped, first)
     tree.assert_healthy(since=first)
 
@@ -46,8 +47,8 @@ def test_leave_running_keeps_the_tree_and_the_image_restores_after_a_kill(gpucr,
     assert "left running" in r.stdout
     after = tree.status()
     # Still the same tree, still healthy, well past the checkpoint.
-    running = tree.assert_healthy(since=after)
-    wait_for(lambda: tree.status()["counter"] >= running["counter"] + 20, what="the tree to count on")
+    tree.assert_healthy(since=after)
+    wait_for(lambda: tree.status()["counter"] >= after["counter"] + 40, what="the tree to count on")
     killed_at = tree.status()
     tree.kill()
     tree.wait_gone()
@@ -56,7 +57,8 @@ def test_leave_running_keeps_the_tree_and_the_image_restores_after_a_kill(gpucr,
     first = wait_for(lambda: (s := tree.status()) and s["counter"] < killed_at["counter"] and s,
                      what="the restored tree to write a counter from the checkpoint")
     # The counter restarts from the checkpointed value (between the reads around the checkpoint).
-    assert before["counter"] < first["counter"] <= after["counter"] + 5, (before, after, first)
+    assert before["counter"] < first["counter"] <= after["counter"] + 20 < killed_at["counter"], (
+        before, after, first, killed_at)
     tree.assert_healthy(since=first)
 
 
@@ -77,19 +79,19 @@ def test_restore_detach_writes_the_pid_file(gpucr, trees, tmp_path):
 
 
 def test_foreground_restore_exits_with_the_trees_status(gpucr, trees, tmp_path):
-    tree = trees.start(exit_after=60)
+    tree = trees.start(exit_after=100)
     images = tmp_path / "images"
     checkpoint(gpucr, tree, images)
     tree.reap_root()
     dumped = tree.status()
-    assert dumped["counter"] < 60
-    # gpucr waits for the restored tree, which exits with status 7 once it has counted to 60.
+    assert dumped["counter"] < 100
+    # gpucr waits for the restored tree, which exits with status 7 once it has counted to 100.
     r = subprocess.run([str(GPUCR), "restore", "--image-dir", str(images)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 7, r.stderr
     assert f"root pid {tree.pid}" in r.stdout
     final = tree.status()
-    assert final["counter"] == 60 and final["pid"] == tree.pid, final
+    assert final["counter"] == 100 and final["pid"] == tree.pid, final
     assert not pid_alive(tree.pid)
 
 
