@@ -17,8 +17,13 @@ namespace gpucr::criu {
 enum class PluginsField { missing, empty, listed };
 const char* to_string(PluginsField f);
 
+// `entry` is the typed view; `raw` the entry's bytes as read. serialize_inventory() writes `raw`
+// back byte for byte (fields unknown to proto/criu_inventory.proto included, in their places)
+// except the plugins field, which it takes from `entry` when that changed. Other edits to
+// `entry` are written only for an Inventory built in memory (empty `raw`).
 struct Inventory {
   InventoryEntry entry;
+  std::string raw;
 
   PluginsField plugins_field() const;
   std::vector<std::string> plugins() const;

@@ -1,5 +1,5 @@
 // The criu runner seam: execs criu (argv vector, never a shell), keeps its log, and reports
-// the exit status and the Error lines of the log. Fake: tests/unit/fake_criu.hpp.
+// the exit status and the Error lines of the log. Fake: tests/unit/fakes.hpp (FakeCriuRunner).
 #pragma once
 
 #include "criu/locate.hpp"

@@ -9,8 +9,12 @@ static Result<std::vector<Message>> parse_all(const std::vector<std::string>& en
   std::vector<Message> out;
   for (const auto& e : entries) {
     Message m;
-    if (!m.ParseFromString(e)) {
+    if (!m.ParsePartialFromString(e)) {  // partial: no protobuf log line on stderr for a bad image
       return fail(Error(path.string() + " is not a valid CRIU image: an entry does not parse", Exit::bad_input));
+    }
+    if (!m.IsInitialized()) {
+      return fail(Error(path.string() + " is not a valid CRIU image: an entry lacks " + m.InitializationErrorString(),
+                        Exit::bad_input));
     }
     out.push_back(std::move(m));
   }

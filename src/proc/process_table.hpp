@@ -1,5 +1,5 @@
 // The process table seam: what gpucr reads about processes. Real: ProcFs (/proc). Fake:
-// tests/unit/fake_process_table.hpp.
+// tests/unit/fakes.hpp (FakeProcessTable).
 #pragma once
 
 #include "util/result.hpp"

@@ -62,7 +62,7 @@ Status write_file_atomic(const fs::path& path, std::string_view data, mode_t mod
 
 Status make_private_dir(const fs::path& dir, bool must_be_empty) {
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  bool created = fs::create_directories(dir, ec);
   if (ec) return fail(sys_error("cannot create directory " + dir.string(), ec.value()));
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return fail(sys_error("cannot stat " + dir.string(), errno));
@@ -76,7 +76,10 @@ Status make_private_dir(const fs::path& dir, bool must_be_empty) {
                       .with_hint("choose a new or empty directory; gpucr never overwrites images"));
     }
   }
-  if (::chmod(dir.c_str(), 0700) != 0) return fail(sys_error("cannot chmod 0700 " + dir.string(), errno));
+  // An existing directory that may hold other files (a work dir such as /tmp) keeps its mode.
+  if ((created || must_be_empty) && ::chmod(dir.c_str(), 0700) != 0) {
+    return fail(sys_error("cannot chmod 0700 " + dir.string(), errno));
+  }
   return {};
 }
 

@@ -21,8 +21,9 @@ Result<std::string> read_file(const fs::path& path);
 // fsyncs the directory: readers see the old or the new content, never a mix.
 Status write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0600);
 
-// Creates `dir` (and missing parents) and makes it mode 0700. An existing directory must be
-// empty when `must_be_empty`; its mode is then tightened to 0700.
+// Creates `dir` (and missing parents) with mode 0700. An existing directory must be empty
+// when `must_be_empty`, and its mode is then tightened to 0700; otherwise (a work dir the user
+// named, possibly /tmp) it is used as it is.
 Status make_private_dir(const fs::path& dir, bool must_be_empty);
 
 // Names in `dir` (no "." or ".."), sorted.

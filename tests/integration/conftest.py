@@ -33,3 +33,12 @@ def _built():
 @pytest.fixture
 def gpucr(tmp_path):
     return Gpucr(tmp_path)
+
+
+@pytest.fixture
+def trees(tmp_path):
+    """Starts tree_workload process trees; kills every process of them at the end, even on failure."""
+    from trees import Trees
+    t = Trees(tmp_path)
+    yield t
+    t.cleanup()

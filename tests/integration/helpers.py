@@ -83,3 +83,10 @@ def start_detached(argv, log=None, env=None):
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                          start_new_session=True, env=e)
     return p
+
+
+def in_order(names, want):
+    """True when `want` appear in `names` in this order (other names may come between): drivers
+    gain phases as features land; tests name the ones they are about."""
+    it = iter(names)
+    return all(any(n == w for n in it) for w in want)

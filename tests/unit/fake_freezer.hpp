@@ -16,6 +16,7 @@ class FakeFreezer : public freezer::Freezer {
   std::map<std::string, freezer::State> states;  // by cgroup dir
   std::set<std::string> gone;                    // dirs that no longer exist
   std::vector<std::string> calls;                // "freeze DIR", "thaw DIR"
+  bool strict = false;                           // unknown pids: an error (else: no cgroup)
   bool fail_thaw = false;
   bool freeze_sticks_in_freezing = false;        // freeze times out in FREEZING
 
@@ -30,7 +31,10 @@ class FakeFreezer : public freezer::Freezer {
 
   Result<freezer::Lookup> find(pid_t pid) const override {
     auto it = lookups.find(pid);
-    if (it == lookups.end()) return fail(Error("no process with pid " + std::to_string(pid), Exit::bad_input));
+    if (it == lookups.end()) {
+      if (strict) return fail(Error("no process with pid " + std::to_string(pid), Exit::bad_input));
+      return freezer::Lookup{std::nullopt, "pid " + std::to_string(pid) + " is in the root cgroup (fake)"};
+    }
     return it->second;
   }
   Result<freezer::Cgroup> at(const fs::path& dir) const override {

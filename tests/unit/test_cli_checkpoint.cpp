@@ -1,0 +1,86 @@
+// cli/checkpoint: `gpucr checkpoint` options -> CheckpointCommand.
+#include "cli/commands.hpp"
+#include "cli_parse.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace gpucr;
+using namespace gpucr::cli;
+using gpucr::fakes::parse;
+
+namespace {
+struct Parsed {
+  CLI::App app{"gpucr"};
+  Action action;
+  std::shared_ptr<CheckpointCommand> cmd = add_checkpoint(app, action);
+};
+}  // namespace
+
+TEST(CliCheckpoint, RequiredAndDefaultOptions) {
+  Parsed p;
+  parse(p.app, {"checkpoint", "--pid", "4100", "--image-dir", "/img"});
+  const auto& o = p.cmd->core;
+  EXPECT_EQ(o.pid, 4100);
+  EXPECT_EQ(o.image_dir, "/img");
+  EXPECT_FALSE(o.work_dir.has_value());
+  EXPECT_FALSE(o.leave_running);
+  EXPECT_FALSE(o.timeout_s.has_value());
+  EXPECT_FALSE(o.criu_flags.tcp_established || o.criu_flags.shell_job || o.criu_flags.ext_unix_sk ||
+               o.criu_flags.file_locks);
+  EXPECT_FALSE(p.cmd->criu.has_value());
+  EXPECT_FALSE(p.cmd->json);
+  EXPECT_TRUE(static_cast<bool>(p.action));
+}
+
+TEST(CliCheckpoint, EveryOption) {
+  Parsed p;
+  parse(p.app, {"checkpoint", "--pid=7", "--image-dir", "/i", "--work-dir", "/w", "--leave-running",
+                "--tcp-established", "--shell-job", "--ext-unix-sk", "--file-locks", "--timeout", "30", "--criu",
+                "/opt/criu", "--json"});
+  const auto& o = p.cmd->core;
+  EXPECT_EQ(o.pid, 7);
+  EXPECT_EQ(o.work_dir, fs::path("/w"));
+  EXPECT_TRUE(o.leave_running);
+  EXPECT_TRUE(o.criu_flags.tcp_established);
+  EXPECT_TRUE(o.criu_flags.shell_job);
+  EXPECT_TRUE(o.criu_flags.ext_unix_sk);
+  EXPECT_TRUE(o.criu_flags.file_locks);
+  EXPECT_EQ(o.timeout_s, 30);
+  EXPECT_EQ(p.cmd->criu, fs::path("/opt/criu"));
+  EXPECT_TRUE(p.cmd->json);
+}
+
+TEST(CliCheckpoint, RuncStyleAliases) {
+  Parsed p;
+  parse(p.app, {"checkpoint", "-t", "9", "--image-path", "/i", "--work-path", "/w", "-R"});
+  EXPECT_EQ(p.cmd->core.pid, 9);
+  EXPECT_EQ(p.cmd->core.image_dir, "/i");
+  EXPECT_EQ(p.cmd->core.work_dir, fs::path("/w"));
+  EXPECT_TRUE(p.cmd->core.leave_running);
+
+  Parsed q;
+  parse(q.app, {"checkpoint", "--tree", "10", "-D", "/d", "-W", "/x"});
+  EXPECT_EQ(q.cmd->core.pid, 10);
+  EXPECT_EQ(q.cmd->core.image_dir, "/d");
+  EXPECT_EQ(q.cmd->core.work_dir, fs::path("/x"));
+}
+
+TEST(CliCheckpoint, MissingRequiredOptionsAreParseErrors) {
+  {
+    Parsed p;
+    EXPECT_THROW(parse(p.app, {"checkpoint", "--image-dir", "/i"}), CLI::ValidationError);  // neither --pid nor CONTAINER
+  }
+  {
+    Parsed p;
+    EXPECT_THROW(parse(p.app, {"checkpoint", "--pid", "1"}), CLI::RequiredError);
+  }
+}
+
+TEST(CliCheckpoint, BadValuesAreParseErrors) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"checkpoint", "--pid", "abc", "-D", "/i"},
+                                        {"checkpoint", "--pid", "1", "-D", "/i", "--timeout", "0"},
+                                        {"checkpoint", "--pid", "1", "-D", "/i", "--bogus"}}) {
+    Parsed p;
+    EXPECT_THROW(parse(p.app, args), CLI::ParseError) << args.back();
+  }
+}

@@ -1,0 +1,95 @@
+// criu/runner: picking the Error lines out of criu logs, and running a (fake) criu binary.
+#include "criu/runner.hpp"
+
+#include "support.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+using namespace gpucr;
+using namespace gpucr::fakes;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// Excerpt of a failed `criu restore -v4` log (criu 4.1.1, measured): lines of the main criu
+// process and lines logged by restored task 10701.
+static const char* kRestoreLog =
+    "(00.053860) Warn  (criu/util.c:1530): some warning\n"
+    "(00.053867) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n"
+    "(00.066444)  10701: \t\tCreate fd for 6\n"
+    "(00.066474)  10701: Error (criu/files-reg.c:2353): Can't open file tmp/t2/status.data on restore: No such "
+    "file or directory\n"
+    "(00.066478)  10701: Error (criu/files.c:1221): Unable to open fd=7 id=0xa\n"
+    "(00.066567) Error (criu/cr-restore.c:2320): Restoring FAILED.\n";
+
+TEST(CriuRunner, ErrorLinesDropTimestampsAndTaskPids) {
+  EXPECT_THAT(criu::error_lines(kRestoreLog),
+              ElementsAre("Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted",
+                          "Error (criu/files-reg.c:2353): Can't open file tmp/t2/status.data on restore: No such file "
+                          "or directory",
+                          "Error (criu/files.c:1221): Unable to open fd=7 id=0xa",
+                          "Error (criu/cr-restore.c:2320): Restoring FAILED."));
+}
+
+TEST(CriuRunner, ErrorLinesWithoutTimestamps) {
+  EXPECT_THAT(criu::error_lines("Warn (x.c:1): w\nError (criu/cr-dump.c:2093): Dumping FAILED.\nError: bad option\n"),
+              ElementsAre("Error (criu/cr-dump.c:2093): Dumping FAILED.", "Error: bad option"));
+}
+
+TEST(CriuRunner, ErrorLinesIgnoreMentionsOfErrorInsideLines) {
+  EXPECT_THAT(criu::error_lines("(00.1) Checking Error (not one)\n(00.2) 12x: Error (a): b\n"), IsEmpty());
+}
+
+TEST(CriuRunner, ErrorLinesAreCappedAtTwenty) {
+  std::string log;
+  for (int i = 0; i < 30; ++i) log += "(00.00" + std::to_string(i) + ") Error (f.c:" + std::to_string(i) + "): e\n";
+  auto lines = criu::error_lines(log);
+  ASSERT_EQ(lines.size(), 20u);
+  EXPECT_EQ(lines.front(), "Error (f.c:0): e");
+  EXPECT_EQ(lines.back(), "Error (f.c:19): e");
+  EXPECT_EQ(criu::error_lines(log, 3).size(), 3u);
+}
+
+namespace {
+// An ExecRunner around a shell script standing in for criu.
+criu::ExecRunner script_runner(const TempDir& dir, const std::string& body) {
+  fs::path p = dir / "criu";
+  put_file(p, "#!/bin/sh\n" + body);
+  fs::permissions(p, fs::perms::owner_all);
+  return criu::ExecRunner(criu::Binary{p, {4, 1, 1}, "test"});
+}
+}  // namespace
+
+TEST(CriuRunner, ExecRunnerPassesArgsAndEnvAndReadsTheLog) {
+  TempDir dir;
+  auto runner = script_runner(dir, "echo \"$@ $GPUCR_TEST_VAR\" > \"$(dirname \"$0\")/argv\"\n"
+                                   "printf '(00.1) Error (a.c:1): it broke\\n' > \"$(dirname \"$0\")/dump.log\"\n"
+                                   "exit 1\n");
+  pid_t seen = 0;
+  auto out = runner.run({{"dump", "--tree", "5"}, dir / "dump.log", {{"GPUCR_TEST_VAR", "v"}}},
+                        [&](pid_t p) { seen = p; });
+  ASSERT_TRUE(out) << out.error().what;
+  EXPECT_GT(seen, 0);
+  EXPECT_EQ(out->status.code, 1);
+  EXPECT_THAT(out->error_lines, ElementsAre("Error (a.c:1): it broke"));
+  EXPECT_EQ(slurp(dir / "argv"), "dump --tree 5 v\n");
+}
+
+TEST(CriuRunner, ExecRunnerFallsBackToCriuOutputWhenTheLogHasNoErrors) {
+  TempDir dir;
+  auto runner = script_runner(dir, "echo 'unknown option --bogus' >&2\nexit 1\n");
+  auto out = runner.run({{"dump"}, dir / "dump.log", {}}, {});
+  ASSERT_TRUE(out);
+  EXPECT_FALSE(out->status.success());
+  EXPECT_THAT(out->error_lines, ElementsAre("unknown option --bogus"));
+  EXPECT_TRUE(fs::exists(dir / "dump.log.out"));
+}
+
+TEST(CriuRunner, ExecRunnerReportsSuccess) {
+  TempDir dir;
+  auto runner = script_runner(dir, "exit 0\n");
+  auto out = runner.run({{"restore"}, dir / "restore.log", {}}, {});
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->status.success());
+  EXPECT_THAT(out->error_lines, IsEmpty());
+}
