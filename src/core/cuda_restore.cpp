@@ -104,11 +104,19 @@ Status CudaRestore::unlock_all() {
                   [](const CudaProcess& p) { return p.initial == State::running && p.now == State::locked; });
 }
 
+// "GPU-new (was GPU-old)" when the map moved it, else the UUID.
+std::string CudaRestore::moved_to(const cuda::Uuid& old) const {
+  for (const auto& pair : map_.pairs) {
+    if (pair.old_gpu == old && pair.new_gpu != old) return pair.new_gpu.str() + " (was " + old.str() + ")";
+  }
+  return old.str();
+}
+
 std::vector<std::string> CudaRestore::report_lines() const {
   std::vector<std::string> out;
   for (const auto& p : procs_) {
     std::vector<std::string> gpus;
-    for (const auto& g : p.gpus) gpus.push_back(g.str());
+    for (const auto& g : p.gpus) gpus.push_back(moved_to(g));
     out.push_back(p.who() + ": " + cuda::to_string(p.now) + " (was " + cuda::to_string(p.initial) + " at checkpoint), " +
                   format_bytes(p.device_bytes) + " on " + join(gpus, ",") + "; " + join(p.outcome, "; "));
   }

@@ -33,6 +33,7 @@ class CudaRestore {
   std::vector<std::string> report_lines() const;
 
  private:
+  std::string moved_to(const cuda::Uuid& old) const;
   const CudaOptions& opts_;
   Host& host_;
   std::optional<std::string> user_map_;

@@ -60,8 +60,9 @@ std::string PluginPlan::meaning() const {
   auto miss = missing();
   if (!miss.empty()) return "needs " + join(listed, ", ") + ": NOT restorable on this host (missing " + join(miss, ", ") + ")";
   return "needs " + join(listed, ", ") + ": restorable on this host" +
-         (needs_view ? " (criu reads a view of the image whose inventory lists only " +
-                           (for_criu.empty() ? std::string("nothing") : join(for_criu, ", ")) + ")"
+         (needs_view ? (for_criu.empty() ? std::string(" (criu reads a view of the image whose inventory lists no plugin)")
+                                         : " (criu reads a view of the image whose inventory lists only " +
+                                               join(for_criu, ", ") + ")")
                      : "");
 }
 
