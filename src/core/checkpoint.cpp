@@ -216,7 +216,9 @@ class CheckpointRun {
       }
       e.details = out.error_lines;
       e.hint = "criu's log: " + inv.log.string() +
-               (opts_.leave_running ? "" : "; the process tree was resumed and keeps running");
+               (opts_.leave_running ? "" : "; the process tree was resumed and keeps running") +
+               "; checkpoint again into a new or emptied image directory (" + opts_.image_dir.string() +
+               " holds the failed attempt)";
       return fail(std::move(e));
     }
     dumped_ = true;

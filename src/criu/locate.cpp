@@ -19,9 +19,13 @@ Result<Version> parse_version(std::string_view text) {
     Version v;
     int* slots[] = {&v.major, &v.minor, &v.sublevel};
     for (size_t i = 0; i < parts.size() && i < 3; ++i) {
-      auto n = parse_int(parts[i], "criu version");
+      // "4.2-rc1": the leading digits of each part count.
+      std::string_view part = parts[i];
+      size_t digits = part.find_first_not_of("0123456789");
+      auto n = parse_int(part.substr(0, digits), "criu version");
       if (!n) break;
       *slots[i] = static_cast<int>(*n);
+      if (digits != std::string_view::npos) break;
     }
     if (v.major > 0) return v;
   }

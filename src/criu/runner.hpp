@@ -43,7 +43,8 @@ class ExecRunner : public Runner {
   Binary bin_;
 };
 
-// The "Error (file:line): message" lines of a criu log, without the timestamp prefix.
+// The "Error (file:line): message" lines of a criu log, without the timestamp prefix, leaving
+// out the RLIMIT_NOFILE line criu logs on every run where it lacks CAP_SYS_RESOURCE (harmless).
 std::vector<std::string> error_lines(std::string_view log, size_t max = 20);
 
 }  // namespace gpucr::criu
