@@ -43,7 +43,7 @@ class ContainerRestoreRun {
     phases_.step("map pids", [&] { return map_pids(); });
     phases_.step("find restored processes", [&] { return gpu_.find_restored(init_pid_); });
     phases_.step("gpu restore", [&] { return gpu_.restore(); });
-    phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
+    phases_.step("gpu unlock", [&] { return gpu_unlock(); });
     // Only after the GPU restore: no GPU call may reach a paused container.
     if (opts_.restore_frozen) phases_.step("pause container", [&] { return pause_again(); });
     phases_.always("finish", [&] { return finish(); });
@@ -165,6 +165,12 @@ class ContainerRestoreRun {
     return {};
   }
 
+  Status gpu_unlock() {
+    GPUCR_TRY(gpu_.unlock());
+    gpu_done_ = true;
+    return {};
+  }
+
   Status pause_again() {
     bool was_paused = manifest_ && manifest_->has_container() && manifest_->container().status() == "paused";
     if (!was_paused) {
@@ -176,10 +182,11 @@ class ContainerRestoreRun {
     return {};
   }
 
-  // A restore is all or nothing: when a step after the runtime's restore failed, the restored
-  // container is killed and deleted (the images stay, for another try, e.g. with --device-map).
+  // A restore is all or nothing: when a step after the runtime's restore failed before the GPU
+  // state was back, the restored container is killed and deleted (the images stay, for another
+  // try, e.g. with --device-map). A container that runs whole but could not be paused stays.
   Status finish() {
-    if (phases_.failed() && restored_) remove_container();
+    if (phases_.failed() && restored_ && !gpu_done_) remove_container();
     gpu_.finish();
     return {};
   }
@@ -230,6 +237,7 @@ class ContainerRestoreRun {
   std::unique_ptr<runtime::Running> running_;
   std::optional<ExitStatus> runtime_exit_;
   bool restored_ = false;
+  bool gpu_done_ = false;
   bool paused_ = false;
   pid_t init_pid_ = 0;
   std::vector<RestoredProcess> processes_;

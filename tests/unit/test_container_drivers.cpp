@@ -18,12 +18,25 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
 using namespace gpucr;
 using namespace gpucr::ctrtest;
 using V = std::vector<std::string>;
 
 namespace {
+
+// Hands gpucr's backend calls to a fake driver the test keeps (gpucr destroys its backend when
+// the operation ends; the test looks at the driver afterwards).
+struct Forward : cuda::Checkpointer {
+  std::shared_ptr<gpucr::fakes::FakeCheckpointer> to;
+  explicit Forward(std::shared_ptr<gpucr::fakes::FakeCheckpointer> t) : to(std::move(t)) {}
+  std::string describe() const override { return to->describe(); }
+  std::string kind() const override { return to->kind(); }
+  Result<cuda::Reply> call(cuda::Step s, pid_t p, const cuda::CallArgs& a, Clock::time_point d) override {
+    return to->call(s, p, a, d);
+  }
+};
 
 // A running container "c1": init (host 500, container 1) with a child (host 501, container 7).
 struct World {
@@ -39,7 +52,7 @@ struct World {
   gpucr::fakes::FakeHandlerProbe handlers;
   Host host{procs, criu, progress, nvidia, backends, freezer, handlers, nullptr, "/bin/true"};  // a guardian that exits
   ContainerHost chost{host, rt, gpus, tmp / "run"};
-  gpucr::fakes::FakeCheckpointer* driver = nullptr;  // set once gpucr made its CUDA backend
+  std::shared_ptr<gpucr::fakes::FakeCheckpointer> driver;  // the fake driver (make_cuda, restored_as_900)
 
   World() {
     ::setenv("GPUCR_RUN_DIR", (tmp / "run").c_str(), 1);  // journals
@@ -62,16 +75,17 @@ struct World {
     fs::create_directories(dir);
     std::ofstream(dir / "inventory.img") << std::string("\x16\x31\x31\x58\x06\x00\x00\x00\x08\x02\x10\x01\x62\x00", 14);
   }
+  // The fake driver knows `pid` in state `s`; gpucr's backends reach it.
+  void driver_knows(pid_t pid, cuda::State s) {
+    driver = std::make_shared<gpucr::fakes::FakeCheckpointer>();
+    driver->states[pid] = s;
+    backends.create = [this] { return std::unique_ptr<cuda::Checkpointer>(new Forward(driver)); };
+  }
   // Worker 501 is a CUDA process (it maps libcuda; the fake driver knows it) in state `s`.
   void make_cuda(cuda::State s = cuda::State::running) {
     procs.maps[501] = {"/opt/fake-cuda/lib/libcuda.so.1"};
     handlers.handlers[criu::kCudaPlugin] = {true, "the fake driver", ""};
-    backends.create = [this, s] {
-      auto c = std::make_unique<gpucr::fakes::FakeCheckpointer>();
-      c->states[501] = s;
-      driver = c.get();
-      return std::unique_ptr<cuda::Checkpointer>(std::move(c));
-    };
+    driver_knows(501, s);
   }
   ContainerCheckpointOptions checkpoint_opts() {
     ContainerCheckpointOptions o;
@@ -283,12 +297,7 @@ bool has_view_dir(const fs::path& img) {
 // After a checkpoint of World's container: its restore gives init 900 and worker 901, and the
 // fake driver knows 901 as CHECKPOINTED (what the image holds).
 void restored_as_900(World& w) {
-  w.backends.create = [&w] {
-    auto c = std::make_unique<gpucr::fakes::FakeCheckpointer>();
-    c->states[901] = cuda::State::checkpointed;
-    w.driver = c.get();
-    return std::unique_ptr<cuda::Checkpointer>(std::move(c));
-  };
+  w.driver_knows(901, cuda::State::checkpointed);
   w.rt.on_start = [&w](const V& a) {
     if (a.at(0) != "restore") return;
     w.procs.procs.clear();
@@ -427,12 +436,7 @@ TEST(ContainerRestore, AFailedGpuRestoreKillsAndDeletesTheRestoredContainer) {
   w.make_cuda();
   ASSERT_TRUE(checkpoint_container(w.checkpoint_opts(), w.chost).status);
   restored_as_900(w);
-  auto create = w.backends.create;
-  w.backends.create = [&, create] {
-    auto c = create();
-    w.driver->fail[{cuda::Step::restore, 901}] = 999;
-    return c;
-  };
+  w.driver->fail[{cuda::Step::restore, 901}] = 999;
   auto r = restore_container(w.restore_opts(), w.chost);
   ASSERT_FALSE(r.status);
   EXPECT_NE(r.status.error().what.find("901"), std::string::npos) << r.status.error().what;
