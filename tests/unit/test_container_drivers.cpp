@@ -26,18 +26,6 @@ using V = std::vector<std::string>;
 
 namespace {
 
-// Hands gpucr's backend calls to a fake driver the test keeps (gpucr destroys its backend when
-// the operation ends; the test looks at the driver afterwards).
-struct Forward : cuda::Checkpointer {
-  std::shared_ptr<gpucr::fakes::FakeCheckpointer> to;
-  explicit Forward(std::shared_ptr<gpucr::fakes::FakeCheckpointer> t) : to(std::move(t)) {}
-  std::string describe() const override { return to->describe(); }
-  std::string kind() const override { return to->kind(); }
-  Result<cuda::Reply> call(cuda::Step s, pid_t p, const cuda::CallArgs& a, Clock::time_point d) override {
-    return to->call(s, p, a, d);
-  }
-};
-
 // A running container "c1": init (host 500, container 1) with a child (host 501, container 7).
 struct World {
   TempDir tmp;
@@ -79,7 +67,7 @@ struct World {
   void driver_knows(pid_t pid, cuda::State s) {
     driver = std::make_shared<gpucr::fakes::FakeCheckpointer>();
     driver->states[pid] = s;
-    backends.create = [this] { return std::unique_ptr<cuda::Checkpointer>(new Forward(driver)); };
+    backends.create = [this] { return std::unique_ptr<cuda::Checkpointer>(new gpucr::fakes::ForwardingCheckpointer(driver)); };
   }
   // Worker 501 is a CUDA process (it maps libcuda; the fake driver knows it) in state `s`.
   void make_cuda(cuda::State s = cuda::State::running) {
