@@ -4,6 +4,7 @@
 #include "cli/real_host.hpp"
 #include "core/container_checkpoint.hpp"
 #include "core/container_restore.hpp"
+#include "core/inspect.hpp"
 #include "runtime/cli_runtime.hpp"
 #include "runtime/paths.hpp"
 #include "util/strings.hpp"
@@ -69,15 +70,19 @@ int run_container_checkpoint(const CheckpointCommand& cmd) {
             .file_locks = c.criu_flags.file_locks, .manage_cgroups_mode = c.criu_flags.manage_cgroups_mode};
   o.cwd = fs::current_path();
   o.lock_wait = seconds(cmd.container.lock_wait_s);
+  o.cuda = c.cuda;
+  recover_abandoned((*seams)->real->host());
   auto r = checkpoint_container(o, *(*seams)->host);
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"container", o.args.id}, {"image_dir", r.image_dir.string()},
                        {"image_bytes", r.image_bytes}, {"processes", r.manifest.processes_size()},
-                       {"phases", phases_json(r.phases)}};
+                       {"phases", phases_json(r.phases)}, {"cuda", r.cuda_report}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
+    doc["freezer"] = r.manifest.has_freezer() ? message_to_json(r.manifest.freezer()) : nlohmann::json(nullptr);
     print_json(doc);
     return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
   }
+  for (const auto& line : r.cuda_report) std::fprintf(r.status ? stdout : stderr, "  CUDA %s\n", line.c_str());
   if (!r.status) return print_error(r.status.error());
   std::printf("checkpointed container %s (%d processes) into %s: %s%s\n", o.args.id.c_str(),
               r.manifest.processes_size(), r.image_dir.c_str(), format_bytes(r.image_bytes).c_str(),
@@ -98,20 +103,32 @@ int run_container_restore(RestoreCommand& cmd) {
             .file_locks = c.criu_flags.file_locks, .manage_cgroups_mode = c.criu_flags.manage_cgroups_mode};
   o.cwd = fs::current_path();
   o.lock_wait = seconds(cmd.container.lock_wait_s);
+  o.cuda = c.cuda;
+  o.device_map = c.device_map;
+  o.restore_frozen = c.restore_frozen;
+  recover_abandoned((*seams)->real->host());
   auto r = restore_container(o, *(*seams)->host);
   if (cmd.json) {
     nlohmann::json doc{{"ok", r.status.ok()}, {"container", o.args.id}, {"init_pid", r.init_pid},
-                       {"processes", processes_json(r.processes)}, {"phases", phases_json(r.phases)}};
+                       {"processes", processes_json(r.processes)}, {"phases", phases_json(r.phases)},
+                       {"cuda", r.cuda_report}, {"paused", r.paused}};
     doc["error"] = r.status.ok() ? nlohmann::json(nullptr) : error_json(r.status.error());
     print_json(doc);
   } else if (r.status) {
-    std::printf("restored container %s: init pid %d\n", o.args.id.c_str(), r.init_pid);
+    std::printf("restored container %s: init pid %d%s\n", o.args.id.c_str(), r.init_pid,
+                r.paused ? " (paused again, as at checkpoint)" : "");
     for (const auto& p : r.processes) {
       std::printf("  %-16s pid %d in the container: host pid %d -> %d\n", p.comm.c_str(), p.nspid, p.old_pid, p.new_pid);
     }
+    for (const auto& line : r.cuda_report) std::printf("  CUDA %s\n", line.c_str());
     std::fputs(phase_table(r.phases).c_str(), stdout);
   }
-  if (!r.status) return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
+  if (!r.status) {
+    if (!cmd.json) {
+      for (const auto& line : r.cuda_report) std::fprintf(stderr, "  CUDA %s\n", line.c_str());
+    }
+    return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
+  }
   std::fflush(stdout);
   if (!r.running) return 0;
   // Foreground: the runtime is the container's parent; gpucr exits with its status.

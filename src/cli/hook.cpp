@@ -4,6 +4,7 @@
 // exits non-zero (for prestart that fails the container's create or restore).
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/real_host.hpp"
 #include "core/container_hooks.hpp"
 #include "runtime/paths.hpp"
 #include "util/file.hpp"
@@ -37,9 +38,13 @@ int run_hook(const std::string& stage) {
   Result<std::string> done = std::string();
   if (stage == "prestart") {
     hooks::SysGpuPresence gpus;
-    done = hook_prestart(ctx, gpus);
+    cuda::NvmlInventory nvidia;  // NVML in a helper child, else /proc/driver/nvidia
+    done = hook_prestart(ctx, gpus, nvidia);
   } else {
-    done = hook_poststop(ctx);
+    proc::ProcFs procs;
+    cuda::RealBackendFactory backends;
+    auto deps = make_recover_deps(procs, backends);
+    done = hook_poststop(ctx, deps);
   }
   if (!done) return print_error(std::move(done).error().context("gpucr hook " + stage));
   log::info("hook " + stage + ": " + *done);

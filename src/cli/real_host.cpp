@@ -2,6 +2,7 @@
 
 #include "cli/output.hpp"
 #include "freezer/keeper.hpp"
+#include "runtime/cli_runtime.hpp"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -31,6 +32,12 @@ RecoverDeps make_recover_deps(const proc::ProcessTable& procs, cuda::BackendFact
     freezer::Cgroup cg = freezer::from_record(rec);
     if (!fz->exists(cg)) return {};
     return fz->thaw(cg, freezer::kDefaultTimeout);
+  };
+  deps.container_init = [](const JournalContainer& c) -> std::optional<pid_t> {
+    runtime::CliRuntime rt(c.runtime, c.globals);
+    auto s = rt.state(c.id);
+    if (!s || (s->status != "running" && s->status != "paused") || s->pid <= 0) return std::nullopt;
+    return s->pid;
   };
   deps.backend = [&factory](const JournalData& d) {
     auto choice = d.backend == "tool" ? cuda::BackendChoice::tool : cuda::BackendChoice::api;

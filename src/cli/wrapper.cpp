@@ -12,7 +12,8 @@
 // `restore --lsm-mount-context` gets the runtime's own "needs an argument" message.
 //
 // The real runtime: GPUCR_RUNTIME (a name or path) when set, else NAME in PATH, never gpucr
-// itself. GPUCR_LOG_FILE (optional) receives the wrapper's log.
+// itself. GPUCR_LOG_FILE (optional) receives the wrapper's log. GPUCR_DEVICE_MAP (optional) is a
+// restore's --device-map. Engines never pass these: a launcher script or the daemon sets them.
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/real_host.hpp"
@@ -100,6 +101,7 @@ int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, runtim
   ContainerCheckpointOptions o{.args = std::move(args), .cwd = fs::current_path()};
   o.verbatim = std::vector<std::string>{"checkpoint"};
   o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
+  recover_abandoned((*seams)->real->host());
   auto r = checkpoint_container(o, *(*seams)->chost);
   return finish(r.status, r.runtime_exit);
 }
@@ -110,6 +112,8 @@ int wrap_restore(const fs::path& real, const runtime::Invocation& inv, runtime::
   ContainerRestoreOptions o{.args = std::move(args), .cwd = fs::current_path()};
   o.verbatim = std::vector<std::string>{"restore"};
   o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
+  if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) o.device_map = map;
+  recover_abandoned((*seams)->real->host());
   auto r = restore_container(o, *(*seams)->chost);
   if (!r.status.ok()) return finish(r.status, r.runtime_exit);
   if (!r.running) return 0;

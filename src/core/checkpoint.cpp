@@ -1,21 +1,14 @@
 #include "core/checkpoint.hpp"
 
 #include "core/criu_hook.hpp"
-#include "core/cuda_checkpoint.hpp"
-#include "core/guardian.hpp"
-#include "core/inspect.hpp"
-#include "core/journal.hpp"
+#include "core/gpu_checkpoint.hpp"
 #include "core/amd_checkpoint.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
 #include "criu/inventory.hpp"
-#include "freezer/keeper.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 #include "util/strings.hpp"
-#include "version.hpp"
-
-#include <sys/utsname.h>
 #include <cstring>
 #include <unistd.h>
 
@@ -39,8 +32,7 @@ class CheckpointRun {
         host_(h),
         phases_(h.progress),
         work_dir_(o.work_dir.value_or(o.image_dir)),
-        cuda_(o.cuda, h),
-        freezer_(h.freezer),
+        gpu_(o.cuda, h),
         amd_(h.amd, o.amd, h.procs) {}
 
   CheckpointReport run() {
@@ -49,38 +41,23 @@ class CheckpointRun {
     phases_.step("amd: detect", [&] { return amd_.detect(tree_); });
     if (amd_.active()) phases_.step("amd: preflight", [&] { return amd_.preflight(); });
     phases_.step("record freezer state", [&] { return record_freezer(); });
-    phases_.step("arm recovery", [&] { return arm_recovery(); });
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery(); });
     phases_.step("thaw for GPU", [&] { return thaw_for_gpu(); });
-    phases_.step("find CUDA processes", [&] { return cuda_.classify(); });
-    phases_.step("preflight", [&] { return cuda_.preflight(opts_.image_dir, tree_rss()); });
+    phases_.step("find CUDA processes", [&] { return gpu_.classify(); });
+    phases_.step("preflight", [&] { return gpu_.preflight(opts_.image_dir, tree_); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
-    phases_.step("gpu lock", [&] { return journaled("gpu lock", [&] { return cuda_.lock_all(); }); });
-    phases_.step("gpu checkpoint", [&] { return journaled("gpu checkpoint", [&] { return cuda_.checkpoint_all(); }); });
+    phases_.step("gpu lock", [&] { return gpu_.lock(); });
+    phases_.step("gpu checkpoint", [&] { return gpu_.checkpoint(); });
     phases_.step("criu dump", [&] { return criu_dump(); }, [&] { return image_size_detail(); });
     // Once criu dumped (and, without --leave-running, killed) the tree, the image is finished
     // whatever else happens: these run even after a cancellation request.
     phases_.always("record plugins", [&] { return dumped_ ? criu::record_plugins(opts_.image_dir, gpu_plugins()) : Status{}; });
     phases_.always("write manifest", [&] { return dumped_ ? write_manifest_phase() : Status{}; });
-    phases_.always("gpu settle", [&] { return settle(); });
+    phases_.always("gpu settle", [&] { return gpu_.settle(dumped_, opts_.leave_running); });
     // After the GPU settle: no GPU call may reach a refrozen process.
-    phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
-    phases_.always("finish journal", [&] { return finish_journal(); });
+    phases_.always("restore freezer state", [&] { return gpu_.restore_freezer(); });
+    phases_.always("finish journal", [&] { return gpu_.finish(phases_); });
     return report();
-  }
-
-  // For the GPU phases: the tree has GPU processes (`gpu_pids`) that must run for the GPU steps.
-  // Thaws the tree's cgroup when it was frozen (its original state is restored by the last
-  // cleanup step whatever happens) and puts criu in interrupt-only mode.
-  Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
-    GPUCR_TRY(freezer_.thaw_for_gpu(gpu_pids));
-    if (freezer_.thawed_by_gpucr()) {
-      if (freeze_cgroup_) {
-        host_.progress.note("criu runs in interrupt-only mode (no --freeze-cgroup " + freeze_cgroup_->string() +
-                            "): the tree was thawed for the GPU steps");
-      }
-      interrupt_only_ = true;
-    }
-    return {};
   }
 
  private:
@@ -111,51 +88,19 @@ class CheckpointRun {
   Status discover_processes() {
     tree_ = GPUCR_TRY(discover_tree(host_.procs, opts_.pid));
     log::info("process tree of pid " + std::to_string(opts_.pid) + ": " + std::to_string(tree_.size()) + " processes");
-    cuda_.find_candidates(tree_);
+    gpu_.find_candidates(tree_);
     return {};
-  }
-
-  // Before the first state change (thaw, lock): the journal and the guardian that finishes the
-  // operation if gpucr dies. Not needed for trees without GPU processes.
-  Status arm_recovery() {
-    if (!cuda_.has_candidates()) return {};
-    journal_ = GPUCR_TRY(Journal::create("checkpoint"));
-    guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
-    freezer_.on_change([&](const pb::FreezerRecord& r) {
-      journal_->data().freezer = message_to_json(r);
-      return journal_->save();
-    });
-    return {};
-  }
-
-  // Records the CUDA processes and the phase in the journal before running `fn`.
-  Status journaled(const std::string& phase, const std::function<Status()>& fn) {
-    if (cuda_.empty()) return {};
-    if (journal_) {
-      journal_->data().phase = phase;
-      cuda_.journal(journal_->data());
-      GPUCR_TRY(journal_->save());
-    }
-    return fn();
-  }
-
-  std::uint64_t tree_rss() const {
-    std::uint64_t rss = 0;
-    for (const auto& p : tree_) rss += p.rss_bytes;
-    return rss;
   }
 
   Status record_freezer() {
-    GPUCR_TRY(freezer_.capture(opts_.pid, opts_.freeze_cgroup));
-    std::vector<pid_t> pids;
-    for (const auto& p : tree_) pids.push_back(p.pid);
-    GPUCR_TRY(freezer_.check_tree(pids));
+    GPUCR_TRY(gpu_.record_freezer(opts_.pid, tree_, opts_.freeze_cgroup));
     freeze_cgroup_ = opts_.freeze_cgroup;
-    if (!freeze_cgroup_ && freezer_.was_frozen()) {
+    const auto& fz = gpu_.freezer();
+    if (!freeze_cgroup_ && fz.was_frozen()) {
       // ptrace alone can't seize frozen tasks (criu would time out); criu's freezer handling
       // seizes them in place and puts the cgroup back to FROZEN itself.
-      freeze_cgroup_ = freezer_.cgroup()->dir;
-      host_.progress.note("the tree's " + freezer_.cgroup()->describe() +
+      freeze_cgroup_ = fz.cgroup()->dir;
+      host_.progress.note("the tree's " + fz.cgroup()->describe() +
                           " is frozen: criu seizes it with --freeze-cgroup, without thawing it");
     }
     return {};
@@ -164,13 +109,10 @@ class CheckpointRun {
   // A tree that may use CUDA must run: gpucr thaws its cgroup (recording that first, in the
   // journal) and criu then seizes it with ptrace only (interrupt-only mode, no --freeze-cgroup).
   Status thaw_for_gpu() {
-    if (!cuda_.has_candidates() || !freezer_.has_cgroup()) return {};
-    std::vector<pid_t> pids;
-    for (const auto& c : cuda_.candidates()) pids.push_back(c.info.pid);
-    GPUCR_TRY(freezer_.thaw_for_gpu(pids));
-    if (freezer_.thawed_by_gpucr()) {
+    GPUCR_TRY(gpu_.thaw_for_gpu());
+    if (gpu_.thawed()) {
       interrupt_only_ = true;
-      host_.progress.note("thawed " + freezer_.cgroup()->describe() +
+      host_.progress.note("thawed " + gpu_.freezer().cgroup()->describe() +
                           " for the GPU steps; criu seizes the tree with ptrace only; the cgroup is frozen again at the end");
     }
     return {};
@@ -179,7 +121,7 @@ class CheckpointRun {
   // The CRIU names of the GPU state the image holds, for the inventory's plugins field.
   std::vector<std::string> gpu_plugins() const {
     std::vector<std::string> names;
-    if (!cuda_.empty()) names.push_back(criu::kCudaPlugin);
+    if (!gpu_.cuda().empty()) names.push_back(criu::kCudaPlugin);
     for (const auto& n : amd_.criu_plugins()) names.push_back(n);
     return names;
   }
@@ -197,20 +139,20 @@ class CheckpointRun {
     plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
     f.plugin_dir = plugins_.path();  // exactly the plugins this tree needs (core/criu_plugins.hpp)
     criu::Invocation inv{criu::dump_args(f), work_dir_ / criu::kDumpLog, {}, {}};
-    if (journal_) {
+    if (gpu_.guarded()) {
       // The post-dump hook refuses to let criu kill a tree gpucr has abandoned.
       f.action_script = GPUCR_TRY(action_script_path(host_.self_exe));
       inv.args = criu::dump_args(f);
-      inv.env[kJournalEnv] = journal_->path().string();
-      journal_->data().phase = "criu dump";
-      inv.tick = [&] { propagate_cancel(); };
+      inv.env[kJournalEnv] = gpu_.journal().path().string();
+      gpu_.begin_dump("criu dump");
+      inv.tick = [&] { gpu_.propagate_cancel(); };
     }
-    auto ran = host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); });
+    auto ran = host_.criu.run(inv, [&](pid_t pid) { gpu_.dump_started(pid); });
     (void)plugins_.remove();
     auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success()) {
       Error e("criu dump of pid " + std::to_string(opts_.pid) + " failed (" + out.status.describe() + ")");
-      if (journal_ && journal_->data().cancel) {
+      if (gpu_.dump_abandoned()) {
         e.what = std::string("interrupted by SIG") + sigabbrev_np(signals::cancel_signal()) +
                  " during criu dump: gpucr's post-dump hook abandoned the dump (" + e.what + ")";
       }
@@ -229,20 +171,6 @@ class CheckpointRun {
     return {};
   }
 
-  void record_criu(pid_t pid) {
-    if (!journal_) return;
-    auto info = host_.procs.info(pid);
-    journal_->data().criu = proc::ProcessId{pid, info ? info->start_time : 0};
-    if (auto st = journal_->save(); !st) log::warn(st.error().what);
-  }
-
-  // SIGINT/SIGTERM/SIGHUP while criu runs: tell the post-dump hook to fail the dump.
-  void propagate_cancel() {
-    if (!signals::cancel_requested() || journal_->data().cancel) return;
-    journal_->data().cancel = true;
-    if (auto st = journal_->save(); !st) log::warn(st.error().what);
-  }
-
   Status write_manifest_phase() {
     // criu writes stats-dump into its work dir; keep a copy with the images for `gpucr inspect`.
     if (work_dir_ != opts_.image_dir) {
@@ -254,37 +182,10 @@ class CheckpointRun {
     return write_manifest(opts_.image_dir, manifest_);
   }
 
-  Status settle() {
-    if (cuda_.empty() || (dumped_ && !opts_.leave_running)) return {};
-    if (journal_) {
-      journal_->data().phase = "gpu settle";
-      (void)journal_->save();
-    }
-    return cuda_.rollback();
-  }
-
-  Status finish_journal() {
-    if (!journal_) return {};
-    bool incomplete = phases_.failed() && phases_.result().error().exit == Exit::rollback_incomplete;
-    if (!incomplete) journal_->finish();  // otherwise keep it for `gpucr recover`
-    guardian_.release();
-    return {};
-  }
-
   void fill_manifest() {
-    manifest_.set_gpucr_version(kVersion);
-    manifest_.set_criu_version(host_.criu.binary().version.str());
-    struct utsname u {};
-    if (::uname(&u) == 0) {
-      manifest_.set_hostname(u.nodename);
-      manifest_.set_kernel(u.release);
-    }
-    manifest_.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
+    fill_manifest_header(manifest_, host_.criu.binary().version.str());
     manifest_.mutable_target()->set_root_pid(opts_.pid);
     record_processes(tree_, manifest_.mutable_processes());
-    if (freezer_.has_cgroup()) *manifest_.mutable_freezer() = freezer_.record();
     amd_.record(opts_.image_dir, manifest_);
     auto* flags = manifest_.mutable_flags();
     flags->set_leave_running(opts_.leave_running);
@@ -292,7 +193,7 @@ class CheckpointRun {
     flags->set_shell_job(opts_.criu_flags.shell_job);
     flags->set_ext_unix_sk(opts_.criu_flags.ext_unix_sk);
     flags->set_file_locks(opts_.criu_flags.file_locks);
-    cuda_.record(manifest_);
+    gpu_.record(manifest_);  // CUDA records and the freezer record
     // Timings of every phase so far; "write manifest" itself is not in the file.
     record_phases(phases_.timings(), manifest_.mutable_phases());
   }
@@ -310,7 +211,7 @@ class CheckpointRun {
     r.image_dir = opts_.image_dir;
     r.criu_log = work_dir_ / criu::kDumpLog;
     r.image_bytes = dir_size(opts_.image_dir).value_or(0);
-    r.cuda_report = cuda_.report_lines();
+    r.cuda_report = gpu_.cuda().report_lines();
     r.criu_plugins = amd_.criu_plugins();
     return r;
   }
@@ -319,14 +220,11 @@ class CheckpointRun {
   Host& host_;
   Phases phases_;
   fs::path work_dir_;
-  CudaCheckpoint cuda_;
+  GpuCheckpoint gpu_;
   proc::ProcInfo root_;
   std::vector<proc::ProcInfo> tree_;
-  std::optional<Journal> journal_;
-  Guardian guardian_;
   bool dumped_ = false;
   pb::Manifest manifest_;
-  freezer::Keeper freezer_;
   std::optional<fs::path> freeze_cgroup_;  // what criu gets as --freeze-cgroup
   bool interrupt_only_ = false;            // set by thaw_for_gpu
   AmdCheckpoint amd_;

@@ -2,33 +2,24 @@
 
 #include "core/checkpoint.hpp"
 #include "core/container_gpus.hpp"
+#include "core/gpu_checkpoint.hpp"
 #include "core/manifest.hpp"
 #include "core/target.hpp"
 #include "criu/args.hpp"
+#include "criu/inventory.hpp"
+#include "criu/plugins.hpp"
 #include "criu/runner.hpp"
 #include "runtime/container_id.hpp"
 #include "runtime/lock.hpp"
 #include "util/log.hpp"
+#include "util/signals.hpp"
 #include "util/strings.hpp"
-#include "version.hpp"
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
-namespace gpucr {
+#include <cstring>
 
-void fill_manifest_header(pb::Manifest& m, const criu::Binary& criu) {
-  m.set_gpucr_version(kVersion);
-  m.set_criu_version(criu.version.str());
-  struct utsname u {};
-  if (::uname(&u) == 0) {
-    m.set_hostname(u.nodename);
-    m.set_kernel(u.release);
-  }
-  m.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
-}
+namespace gpucr {
 
 namespace {
 
@@ -37,28 +28,33 @@ class ContainerCheckpointRun {
   ContainerCheckpointRun(const ContainerCheckpointOptions& o, ContainerHost& h)
       : opts_(o), host_(h), id_(o.args.id), phases_(h.host.progress),
         image_dir_(runtime::effective_image_path(o.args.image_path, o.cwd)),
-        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_) {}
+        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_),
+        gpu_(o.cuda, h.host) {}
 
   ContainerCheckpointReport run() {
     phases_.step("validate container", [&] { return validate(); });
     phases_.step("lock container", [&] { return lock(); });
     phases_.step("resolve container", [&] { return resolve(); });
-    phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("discover processes", [&] { return discover(); });
     phases_.step("container gpus", [&] { return container_gpus(); });
-    // Freezer (issue 4) goes here: step "record cgroup state" (the freezer state of
-    // cgroups_.freezer_v1 / cgroups_.unified: CRI-O and containerd pause the container before
-    // they call `<runtime> checkpoint --leave-running`), then step "thaw for gpu" when the tree
-    // has CUDA processes and the cgroup is frozen (a frozen process cannot be locked, FACTS §2).
-    // GPU (issue 3) goes here: step "gpu lock+checkpoint": lock, then checkpoint, every CUDA
-    // process of tree_, all processes in parallel, each call in a killable child with a deadline.
+    // CRI-O and containerd pause the container (its freezer cgroup) before they call
+    // `<runtime> checkpoint --leave-running`: a frozen process can't be locked (FACTS §2).
+    phases_.step("record freezer state", [&] { return gpu_.record_freezer(state_.pid, tree_); });
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery(journal_container()); });
+    phases_.step("thaw for GPU", [&] { return thaw_for_gpu(); });
+    phases_.step("find CUDA processes", [&] { return gpu_.classify(); });
+    phases_.step("preflight", [&] { return gpu_.preflight(image_dir_, tree_); });
+    phases_.step("prepare image dir", [&] { return prepare_dirs(); });
+    phases_.step("gpu lock", [&] { return gpu_.lock(); });
+    phases_.step("gpu checkpoint", [&] { return gpu_.checkpoint(); });
     phases_.step("runtime checkpoint", [&] { return runtime_checkpoint(); });
-    // GPU (issue 3): always "gpu settle": when a step failed or --leave-running, restore+unlock
-    // the CUDA processes locked above (in parallel), returning each to the state it had.
-    // Freezer (issue 4): always "restore cgroup state": put the cgroup back into the state
-    // recorded above (a container paused by its engine is paused again; runc/criu alone keep a
-    // paused container paused, tests/integration/test_containers_runc.py checks that).
-    phases_.step("write manifest", [&] { return write_manifest_phase(); });
+    // Once the runtime dumped the container the image is finished, whatever else happens.
+    phases_.always("record plugins", [&] { return dumped_ ? criu::record_plugins(image_dir_, gpu_plugins()) : Status{}; });
+    phases_.always("write manifest", [&] { return dumped_ ? write_manifest_phase() : Status{}; });
+    phases_.always("gpu settle", [&] { return gpu_.settle(dumped_, opts_.args.leave_running); });
+    // After the GPU settle: no GPU call may reach a paused-again container.
+    phases_.always("restore freezer state", [&] { return restore_freezer(); });
+    phases_.always("finish journal", [&] { return gpu_.finish(phases_); });
     phases_.always("unlock container", [&] { return unlock(); });
     return report();
   }
@@ -109,7 +105,45 @@ class ContainerCheckpointRun {
   Status discover() {
     tree_ = GPUCR_TRY(discover_tree(host_.host.procs, state_.pid));
     log::info("container " + id_ + ": " + std::to_string(tree_.size()) + " processes");
+    gpu_.find_candidates(tree_);
     return {};
+  }
+
+  // Recovery finds the container again through its runtime.
+  JournalContainer journal_container() const {
+    return JournalContainer{id_, host_.runtime.path().string(), host_.runtime.globals()};
+  }
+
+  Status thaw_for_gpu() {
+    GPUCR_TRY(gpu_.thaw_for_gpu());
+    if (gpu_.thawed()) {
+      host_.host.progress.note("container " + id_ + " is paused: thawed " + gpu_.freezer().cgroup()->describe() +
+                               " for the GPU steps; it is paused again at the end");
+    }
+    return {};
+  }
+
+  // The freezer back to its state at the start. A container that was paused must be reported
+  // paused by its runtime again (runc derives "paused" from the freezer; any other runtime is
+  // asked to pause it).
+  Status restore_freezer() {
+    GPUCR_TRY(gpu_.restore_freezer());
+    if (state_.status != "paused" || (dumped_ && !opts_.args.leave_running)) return {};
+    auto now = host_.runtime.state(id_);
+    if (!now || now->status == "paused") return {};
+    log::info("container " + id_ + " is " + now->status + " after the checkpoint; pausing it again");
+    auto st = runtime::run_to_end(host_.runtime, {"pause", id_}, std::chrono::seconds(30));
+    if (st) return {};
+    return fail(std::move(st).error()
+                    .context("container " + id_ + " was paused before the checkpoint and could not be paused again")
+                    .with_exit(Exit::rollback_incomplete)
+                    .with_hint("pause it by hand: " + host_.runtime.name() + " pause " + id_));
+  }
+
+  // The CRIU names of the GPU state the image holds, for the inventory's plugins field.
+  std::vector<std::string> gpu_plugins() const {
+    if (gpu_.cuda().empty()) return {};
+    return {criu::kCudaPlugin};
   }
 
   Status container_gpus() {
@@ -125,18 +159,42 @@ class ContainerCheckpointRun {
     return runtime::checkpoint_argv(a);
   }
 
+  // With CUDA processes the runtime's criu gets gpucr's post-dump hook (criu_hook.hpp) through
+  // its environment, and SIGINT/SIGTERM/SIGHUP are not forwarded: the hook abandons the dump, the
+  // runtime leaves the container running and gpucr returns the GPU state (gpu settle).
   Status runtime_checkpoint() {
-    auto running = GPUCR_TRY(host_.runtime.start(runtime_args()));
-    runtime_exit_ = runtime::wait_forwarding_signals(*running);
-    if (runtime_exit_->success()) return {};
+    auto env = GPUCR_TRY(gpu_.runtime_dump_env());
+    gpu_.begin_dump("runtime checkpoint");
+    auto running = GPUCR_TRY(host_.runtime.start(runtime_args(), env, [&](pid_t pid) { gpu_.dump_started(pid); }));
+    runtime_exit_ = wait_for_runtime(*running);
+    if (runtime_exit_->success()) {
+      dumped_ = true;
+      if (signals::cancel_requested()) {
+        host_.host.progress.note(std::string("received SIG") + sigabbrev_np(signals::cancel_signal()) +
+                                 " during the runtime checkpoint, which can't be interrupted safely: it completed");
+      }
+      return {};
+    }
     Error e(host_.runtime.name() + " checkpoint of container " + id_ + " failed (" + runtime_exit_->describe() + ")");
+    if (gpu_.dump_abandoned()) {
+      e.what = std::string("interrupted by SIG") + sigabbrev_np(signals::cancel_signal()) +
+               " during runtime checkpoint: gpucr's post-dump hook abandoned the dump (" + e.what + ")";
+    }
     if (auto log = read_file(work_dir_ / criu::kDumpLog)) e.details = criu::error_lines(*log);
     e.hint = "the runtime's own messages are above; criu's log: " + (work_dir_ / criu::kDumpLog).string();
     return fail(std::move(e));
   }
 
+  ExitStatus wait_for_runtime(runtime::Running& r) {
+    if (!gpu_.guarded()) return runtime::wait_forwarding_signals(r);
+    for (;;) {
+      if (auto st = r.wait_until(Clock::now() + std::chrono::milliseconds(100))) return *st;
+      gpu_.propagate_cancel();
+    }
+  }
+
   Status write_manifest_phase() {
-    fill_manifest_header(manifest_, host_.host.criu.binary());
+    fill_manifest_header(manifest_, host_.host.criu.binary().version.str());
     auto* t = manifest_.mutable_target();
     t->set_root_pid(state_.pid);
     t->set_container_id(id_);
@@ -160,6 +218,7 @@ class ContainerCheckpointRun {
     c->set_cgroup_unified(cgroups_.unified);
     for (const auto& g : gpu_devices_) *c->add_gpu_devices() = g;
     c->set_via_wrapper(opts_.verbatim.has_value());
+    gpu_.record(manifest_);  // CUDA records and the freezer record
     record_phases(phases_.timings(), manifest_.mutable_phases());
     return write_manifest(image_dir_, manifest_);
   }
@@ -176,7 +235,7 @@ class ContainerCheckpointRun {
   Status unlock() {
     // After a checkpoint without --leave-running the runtime has removed the container: its
     // lock file goes too (poststop may have run inside the runtime and found it held).
-    if (!phases_.failed() && !opts_.args.leave_running) {
+    if (dumped_ && !opts_.args.leave_running) {
       lock_.remove_file();
     } else {
       lock_.release();
@@ -193,6 +252,7 @@ class ContainerCheckpointRun {
     r.work_dir = work_dir_;
     r.image_bytes = dir_size(image_dir_).value_or(0);
     r.runtime_exit = runtime_exit_;
+    r.cuda_report = gpu_.cuda().report_lines();
     return r;
   }
 
@@ -209,6 +269,8 @@ class ContainerCheckpointRun {
   std::vector<pb::GpuDevice> gpu_devices_;
   std::optional<ExitStatus> runtime_exit_;
   pb::Manifest manifest_;
+  GpuCheckpoint gpu_;
+  bool dumped_ = false;
 };
 
 }  // namespace

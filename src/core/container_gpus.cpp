@@ -111,7 +111,8 @@ Result<std::vector<pb::GpuDevice>> container_gpu_devices(const fs::path& run, co
   return out;
 }
 
-Status check_gpus_present(const pb::Container& container, hooks::GpuPresence& gpus) {
+Status check_gpus_present(const pb::Container& container, hooks::GpuPresence& gpus,
+                          const std::map<std::string, std::string>& moved) {
   std::vector<hooks::HostGpu> host;
   bool any_uuid = false;
   for (const auto& d : container.gpu_devices()) any_uuid = any_uuid || !d.uuid().empty();
@@ -121,7 +122,9 @@ Status check_gpus_present(const pb::Container& container, hooks::GpuPresence& gp
     if (d.kind() != "gpu") continue;  // control devices (nvidiactl, nvidia-uvm) have per-host numbers
     bool present = false;
     if (!d.uuid().empty()) {
-      for (const auto& h : host) present = present || h.uuid == d.uuid();
+      auto m = moved.find(d.uuid());
+      const std::string& want = m == moved.end() ? d.uuid() : m->second;
+      for (const auto& h : host) present = present || h.uuid == want;
     } else {
       present = gpus.device_exists(d.type().empty() ? 'c' : d.type()[0], d.major(), d.minor());
     }

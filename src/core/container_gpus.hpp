@@ -12,6 +12,7 @@
 #include "util/file.hpp"
 #include "manifest.pb.h"
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -33,8 +34,9 @@ Result<std::vector<pb::GpuDevice>> container_gpu_devices(const fs::path& run, co
                                                          const fs::path& bundle, hooks::GpuPresence& gpus);
 
 // Ok when this host has every GPU the checkpointed container used: by UUID when one was
-// recorded, else by device number. The error (missing_dependency) names each missing GPU and
-// what the host has.
-Status check_gpus_present(const pb::Container& container, hooks::GpuPresence& gpus);
+// recorded (through `moved`, old UUID -> new, when the restore remaps GPUs), else by device
+// number. The error (missing_dependency) names each missing GPU and what the host has.
+Status check_gpus_present(const pb::Container& container, hooks::GpuPresence& gpus,
+                          const std::map<std::string, std::string>& moved = {});
 
 }  // namespace gpucr

@@ -1,6 +1,8 @@
 #include "core/container_hooks.hpp"
 
 #include "core/container_gpus.hpp"
+#include "core/cuda_restore.hpp"
+#include "core/guardian.hpp"
 #include "core/manifest.hpp"
 #include "runtime/argv.hpp"
 #include "runtime/bundle.hpp"
@@ -23,17 +25,33 @@ std::optional<fs::path> restore_image_of(const std::vector<std::string>& parent_
   return runtime::effective_image_path(args->image_path, parent_cwd);
 }
 
-static Result<std::string> prestart_restore(const HookContext& ctx, const fs::path& image, hooks::GpuPresence& gpus) {
+static Result<std::string> prestart_restore(const HookContext& ctx, const fs::path& image, hooks::GpuPresence& gpus,
+                                            cuda::GpuInventory& nvidia) {
   const std::string& id = ctx.state.id;
-  auto manifest = GPUCR_TRY(read_manifest(image));
-  if (!manifest || !manifest->has_container()) {
-    return "restore of container " + id + " from " + image.string() + ": no gpucr container record, nothing to check";
+  const std::string what = "restore of container " + id + " from " + image.string();
+  if (auto holder = runtime::ContainerLock::holder(ctx.run_dir, id); holder && holder->find("op=restore") != std::string::npos) {
+    return what + ": orchestrated by gpucr (" + *holder + "), which checked the GPUs";
   }
-  auto st = check_gpus_present(manifest->container(), gpus);
-  if (!st) return fail(std::move(st).error().context("restore of container " + id + " from " + image.string()));
-  // GPU (issue 3): also check every GPU the manifest's CUDA processes used.
-  return "restore of container " + id + ": the " + std::to_string(manifest->container().gpu_devices_size()) +
-         " GPU device(s) of its checkpoint are present";
+  auto manifest = GPUCR_TRY(read_manifest(image));
+  if (!manifest || (!manifest->has_container() && manifest->cuda_processes_size() == 0)) {
+    return what + ": no gpucr container record, nothing to check";
+  }
+  if (manifest->cuda_processes_size() > 0) {
+    auto local = nvidia.gpus();
+    if (!local) return fail(std::move(local).error().context(what));
+    if (auto plan = plan_manifest_gpus(*manifest, *local, std::nullopt); !plan) {
+      Error e = std::move(plan).error().context(what);
+      e.details.push_back("the map goes to `gpucr restore --device-map MAP CONTAINER`, or to the runtime wrapper "
+                          "(gpucr-runc) as GPUCR_DEVICE_MAP=MAP");
+      return fail(std::move(e));
+    }
+  }
+  if (manifest->has_container()) {
+    auto st = check_gpus_present(manifest->container(), gpus);
+    if (!st) return fail(std::move(st).error().context(what));
+  }
+  return what + ": the GPUs of its " + std::to_string(manifest->cuda_processes_size()) + " CUDA process(es) and " +
+         std::to_string(manifest->container().gpu_devices_size()) + " GPU device(s) are present";
 }
 
 static Result<std::string> prestart_create(const HookContext& ctx) {
@@ -44,20 +62,43 @@ static Result<std::string> prestart_create(const HookContext& ctx) {
   return "container " + id + ": recorded " + std::to_string(gpus.devices.size()) + " GPU device(s)";
 }
 
-Result<std::string> hook_prestart(const HookContext& ctx, hooks::GpuPresence& gpus) {
+Result<std::string> hook_prestart(const HookContext& ctx, hooks::GpuPresence& gpus, cuda::GpuInventory& nvidia) {
   GPUCR_TRY(runtime::check_container_id(ctx.state.id));
   if (auto image = restore_image_of(ctx.parent_argv, ctx.parent_cwd, ctx.state.id)) {
-    return prestart_restore(ctx, *image, gpus);
+    return prestart_restore(ctx, *image, gpus, nvidia);
   }
   return prestart_create(ctx);
 }
 
-Result<std::string> hook_poststop(const HookContext& ctx) {
+// Journals of this container's operations that nobody finishes: its CUDA processes back to the
+// state the operation promised (the processes are usually gone by now), its freezer cgroup back
+// to its original state. An incomplete recovery fails the hook (the journal stays for
+// `gpucr recover`).
+static Result<std::string> recover_container(const std::string& id, RecoverDeps& deps) {
+  auto stale = stale_container_journals(deps.procs, id);
+  std::vector<std::string> failures;
+  for (const auto& j : stale) {
+    auto rep = recover(j, deps);
+    std::vector<std::string> lines = {"poststop of container " + id + ": gpucr left " + j.string() + " unfinished"};
+    lines.insert(lines.end(), rep.lines.begin(), rep.lines.end());
+    if (!rep.status) lines.push_back("error: " + rep.status.error().what);
+    log_recovery(lines);
+    if (!rep.status) failures.push_back(rep.status.error().what);
+  }
+  if (!failures.empty()) {
+    Error e("container " + id + ": " + failures.front(), Exit::rollback_incomplete);
+    e.details.assign(failures.begin() + 1, failures.end());
+    e.hint = "run `gpucr recover` once the cause is fixed";
+    return fail(std::move(e));
+  }
+  return stale.empty() ? std::string("no unfinished operation") : "finished " + std::to_string(stale.size()) + " unfinished operation(s)";
+}
+
+Result<std::string> hook_poststop(const HookContext& ctx, RecoverDeps& deps) {
   const std::string& id = ctx.state.id;
   GPUCR_TRY(runtime::check_container_id(id));
+  std::string recovered = GPUCR_TRY(recover_container(id, deps));
   GPUCR_TRY(remove_container_records(ctx.run_dir, id));
-  // Freezer (issue 4): thaw every cgroup of this container that gpucr's journal says gpucr froze.
-  // GPU (issue 3): unlock every CUDA process of this container that gpucr's journal says gpucr locked.
   std::string lock_note = "its lock is held by a running gpucr operation and stays";
   if (fs::exists(runtime::containers_dir(ctx.run_dir))) {
     auto lock = GPUCR_TRY(runtime::ContainerLock::try_acquire(ctx.run_dir, id, "poststop"));
@@ -68,7 +109,7 @@ Result<std::string> hook_poststop(const HookContext& ctx) {
   } else {
     lock_note = "no lock left";
   }
-  return "container " + id + ": removed gpucr's records; " + lock_note;
+  return "container " + id + ": " + recovered + "; removed gpucr's records; " + lock_note;
 }
 
 }  // namespace gpucr

@@ -1,8 +1,10 @@
 #include "core/container_restore.hpp"
 
 #include "core/container_gpus.hpp"
+#include "core/gpu_restore.hpp"
 #include "core/manifest.hpp"
 #include "criu/args.hpp"
+#include "criu/inventory.hpp"
 #include "criu/runner.hpp"
 #include "runtime/container_id.hpp"
 #include "runtime/lock.hpp"
@@ -10,6 +12,7 @@
 #include "util/signals.hpp"
 #include "util/strings.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <thread>
@@ -23,20 +26,27 @@ class ContainerRestoreRun {
   ContainerRestoreRun(const ContainerRestoreOptions& o, ContainerHost& h)
       : opts_(o), host_(h), id_(o.args.id), phases_(h.host.progress),
         image_dir_(runtime::effective_image_path(o.args.image_path, o.cwd)),
-        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_) {}
+        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_),
+        gpu_(o.cuda, h.host, o.device_map) {}
 
   ContainerRestoreReport run() {
     phases_.step("validate container", [&] { return validate(); });
     phases_.step("lock container", [&] { return lock(); });
     phases_.step("read image", [&] { return read_image(); });
+    phases_.step("check GPU handlers", [&] { return gpu_.check_handlers(inventory_, image_dir_, criu::plugin_dir({})); });
+    phases_.step("plan GPU restore", [&] { return gpu_.plan(manifest_); });
     phases_.step("check gpus", [&] { return check_gpus(); });
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery("", journal_container()); });
+    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(image_dir_, inventory_); });
     phases_.step("runtime restore", [&] { return runtime_restore(); });
+    if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
     phases_.step("map pids", [&] { return map_pids(); });
-    // GPU (issue 3) goes here: step "gpu restore+unlock": restore, then unlock, every CUDA
-    // process of the manifest, addressed by its new host pid (processes_[i].new_pid), all in
-    // parallel, each call in a killable child with a deadline. A container checkpointed while
-    // paused (manifest container().status() == "paused") is paused again by the freezer
-    // (issue 4) after that, in an always step.
+    phases_.step("find restored processes", [&] { return gpu_.find_restored(init_pid_); });
+    phases_.step("gpu restore", [&] { return gpu_.restore(); });
+    phases_.step("gpu unlock", [&] { return gpu_unlock(); });
+    // Only after the GPU restore: no GPU call may reach a paused container.
+    if (opts_.restore_frozen) phases_.step("pause container", [&] { return pause_again(); });
+    phases_.always("finish", [&] { return finish(); });
     phases_.always("unlock container", [&] { return unlock(); });
     return report();
   }
@@ -62,20 +72,36 @@ class ContainerRestoreRun {
   Status read_image() {
     manifest_ = GPUCR_TRY(read_manifest(image_dir_));
     if (!manifest_) log::info("no gpucr manifest in " + image_dir_.string() + ": a plain runtime checkpoint");
+    inventory_ = GPUCR_TRY(criu::read_inventory(image_dir_));
     return {};
   }
 
-  // The prestart hook makes the same check inside the runtime; doing it here too fails before
-  // the runtime creates anything. GPU (issue 3): also every GPU the manifest's CUDA processes use.
-  Status check_gpus() {
-    if (!manifest_ || !manifest_->has_container()) return {};
-    return check_gpus_present(manifest_->container(), host_.gpus);
+  JournalContainer journal_container() const {
+    return JournalContainer{id_, host_.runtime.path().string(), host_.runtime.globals()};
   }
 
+  // The prestart hook makes the same check inside the runtime; doing it here too fails before
+  // the runtime creates anything. GPUs the CUDA processes used were checked by "plan GPU
+  // restore"; a container device of a remapped GPU must be there under its new UUID.
+  Status check_gpus() {
+    if (!manifest_ || !manifest_->has_container()) return {};
+    std::map<std::string, std::string> moved;
+    for (const auto& p : gpu_.cuda().map().pairs) moved[p.old_gpu.str()] = p.new_gpu.str();
+    return check_gpus_present(manifest_->container(), host_.gpus, moved);
+  }
+
+  // With an image view the runtime restores from it (criu would refuse "cuda_plugin"); its logs
+  // still go to the work path (the image dir when none was given).
   std::vector<std::string> runtime_args() const {
-    if (opts_.verbatim) return *opts_.verbatim;
+    const fs::path& view = gpu_.view_dir();
+    if (opts_.verbatim) {
+      if (view.empty()) return *opts_.verbatim;
+      std::optional<fs::path> work;
+      if (!opts_.args.work_path) work = work_dir_;
+      return runtime::with_image_path(*opts_.verbatim, view, work);
+    }
     runtime::RestoreArgs a = opts_.args;
-    a.image_path = image_dir_;
+    a.image_path = view.empty() ? image_dir_ : view;
     a.work_path = work_dir_;
     return runtime::restore_argv(a);
   }
@@ -88,7 +114,8 @@ class ContainerRestoreRun {
   }
 
   Status runtime_restore() {
-    running_ = GPUCR_TRY(host_.runtime.start(runtime_args()));
+    running_ = GPUCR_TRY(host_.runtime.start(runtime_args(), {}, [&](pid_t pid) { gpu_.restore_started(pid); }));
+    restored_ = true;  // from here on a failure removes what the runtime made
     if (opts_.args.detach) {
       runtime_exit_ = runtime::wait_forwarding_signals(*running_);
       running_.reset();
@@ -129,13 +156,53 @@ class ContainerRestoreRun {
     for (const auto& p : manifest_->processes()) {
       RestoredProcess r{p.pid(), p.nspid().empty() ? p.pid() : p.nspid(p.nspid_size() - 1), 0, p.comm()};
       // A process may have ended since the restore (the tree runs again): it maps to 0. The GPU
-      // phase will require its CUDA processes to be found.
+      // phase requires its CUDA processes to be found.
       if (auto now = proc::host_pid_for_nspid(host_.host.procs, init_pid_, r.nspid)) r.new_pid = *now;
       log::info("container " + id_ + ": " + r.comm + " pid " + std::to_string(r.nspid) + " in the container, host pid " +
                 std::to_string(r.old_pid) + " -> " + (r.new_pid ? std::to_string(r.new_pid) : "gone"));
       processes_.push_back(r);
     }
     return {};
+  }
+
+  Status gpu_unlock() {
+    GPUCR_TRY(gpu_.unlock());
+    gpu_done_ = true;
+    return {};
+  }
+
+  Status pause_again() {
+    bool was_paused = manifest_ && manifest_->has_container() && manifest_->container().status() == "paused";
+    if (!was_paused) {
+      host_.host.progress.note("container " + id_ + " was running at checkpoint: it runs");
+      return {};
+    }
+    GPUCR_TRY(runtime::run_to_end(host_.runtime, {"pause", id_}, std::chrono::seconds(30)));
+    paused_ = true;
+    return {};
+  }
+
+  // A restore is all or nothing: when a step after the runtime's restore failed before the GPU
+  // state was back, the restored container is killed and deleted (the images stay, for another
+  // try, e.g. with --device-map). A container that runs whole but could not be paused stays.
+  Status finish() {
+    if (phases_.failed() && restored_ && !gpu_done_) remove_container();
+    gpu_.finish();
+    return {};
+  }
+
+  void remove_container() {
+    if (auto s = host_.runtime.state(id_); !s) return;  // the runtime removed it already
+    (void)runtime::run_to_end(host_.runtime, {"kill", id_, "KILL"}, std::chrono::seconds(30));
+    if (running_) {  // foreground: the runtime ends with the container
+      if (!running_->wait_until(Clock::now() + std::chrono::seconds(30))) running_->kill(SIGKILL);
+      running_.reset();
+    }
+    auto del = runtime::run_to_end(host_.runtime, {"delete", "--force", id_}, std::chrono::seconds(30));
+    if (!del) log::warn(del.error().what);
+    host_.host.progress.note("killed and deleted the restored container " + id_ +
+                             ": its GPU state could not be restored; the images are unchanged");
+    init_pid_ = 0;
   }
 
   Status unlock() {
@@ -152,6 +219,8 @@ class ContainerRestoreRun {
     r.processes = processes_;
     r.runtime_exit = runtime_exit_;
     r.running = std::move(running_);
+    r.cuda_report = gpu_.cuda().report_lines();
+    r.paused = paused_;
     return r;
   }
 
@@ -163,8 +232,13 @@ class ContainerRestoreRun {
   fs::path work_dir_;
   runtime::ContainerLock lock_;
   std::optional<pb::Manifest> manifest_;
+  criu::Inventory inventory_;
+  GpuRestore gpu_;
   std::unique_ptr<runtime::Running> running_;
   std::optional<ExitStatus> runtime_exit_;
+  bool restored_ = false;
+  bool gpu_done_ = false;
+  bool paused_ = false;
   pid_t init_pid_ = 0;
   std::vector<RestoredProcess> processes_;
 };

@@ -44,4 +44,19 @@ Result<fs::path> action_script_path(const fs::path& exe) {
   return self;
 }
 
+Result<std::map<std::string, std::string>> runtime_hook_env(const fs::path& journal, const fs::path& exe) {
+  fs::path script = GPUCR_TRY(action_script_path(exe));
+  std::string conf;
+  if (const char* own = std::getenv("CRIU_CONFIG_FILE"); own && *own) {
+    auto text = read_file(own);
+    if (!text) return fail(std::move(text).error().context("reading CRIU_CONFIG_FILE"));
+    conf = *text;
+    if (!conf.empty() && conf.back() != '\n') conf += '\n';
+  }
+  conf += "action-script " + script.string() + "\n";
+  fs::path file = journal_side_file(journal, ".criu.conf");
+  GPUCR_TRY(write_file_atomic(file, conf, 0600));
+  return std::map<std::string, std::string>{{"CRIU_CONFIG_FILE", file.string()}, {kJournalEnv, journal.string()}};
+}
+
 }  // namespace gpucr

@@ -9,13 +9,34 @@ namespace gpucr {
 using cuda::State;
 using cuda::Step;
 
+Result<cuda::MapPlan> plan_manifest_gpus(const pb::Manifest& m, const std::vector<cuda::GpuInfo>& local,
+                                         const std::optional<std::string>& user_map) {
+  std::vector<cuda::Uuid> needed;
+  std::set<cuda::Uuid> seen;
+  for (const auto& rec : m.cuda_processes()) {
+    for (const auto& u : rec.gpu_uuids()) {
+      auto uuid = GPUCR_TRY(cuda::parse_uuid(u));
+      if (seen.insert(uuid).second) needed.push_back(uuid);
+    }
+  }
+  std::vector<cuda::GpuInfo> old_gpus;
+  for (const auto& g : m.host_gpus()) {
+    cuda::GpuInfo info;
+    info.uuid = GPUCR_TRY(cuda::parse_uuid(g.uuid()));
+    info.name = g.name();
+    info.memory_bytes = g.memory_bytes();
+    info.minor = g.minor();
+    info.index = g.index();
+    old_gpus.push_back(std::move(info));
+  }
+  return cuda::plan_device_map(old_gpus, needed, local, user_map);
+}
+
 Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
   if (!manifest || manifest->cuda_processes_size() == 0) {
     if (user_map_) return fail(Error("--device-map given, but the image holds no CUDA state", Exit::usage));
     return {};
   }
-  std::vector<cuda::Uuid> needed;
-  std::set<cuda::Uuid> seen;
   for (const auto& rec : manifest->cuda_processes()) {
     CudaProcess p;
     p.info.pid = rec.pid();
@@ -24,11 +45,7 @@ Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
     p.initial = initial.value_or(State::running);
     p.now = State::checkpointed;
     p.device_bytes = rec.device_memory_bytes();
-    for (const auto& u : rec.gpu_uuids()) {
-      auto uuid = GPUCR_TRY(cuda::parse_uuid(u));
-      p.gpus.push_back(uuid);
-      if (seen.insert(uuid).second) needed.push_back(uuid);
-    }
+    for (const auto& u : rec.gpu_uuids()) p.gpus.push_back(GPUCR_TRY(cuda::parse_uuid(u)));
     procs_.push_back(std::move(p));
     nspids_.emplace_back(rec.nspid().begin(), rec.nspid().end());
   }
@@ -40,18 +57,8 @@ Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
     return fail(std::move(e));
   }
   backend_ = std::move(*backend);
-  std::vector<cuda::GpuInfo> old_gpus;
-  for (const auto& g : manifest->host_gpus()) {
-    cuda::GpuInfo info;
-    info.uuid = GPUCR_TRY(cuda::parse_uuid(g.uuid()));
-    info.name = g.name();
-    info.memory_bytes = g.memory_bytes();
-    info.minor = g.minor();
-    info.index = g.index();
-    old_gpus.push_back(std::move(info));
-  }
   auto local = GPUCR_TRY(host_.gpus.gpus());
-  map_ = GPUCR_TRY(cuda::plan_device_map(old_gpus, needed, local, user_map_));
+  map_ = GPUCR_TRY(plan_manifest_gpus(*manifest, local, user_map_));
   return {};
 }
 

@@ -14,6 +14,13 @@
 
 namespace gpucr {
 
+// The map the driver needs to restore the CUDA processes of `m` on a host with GPUs `local`:
+// empty when every GPU they used is here, else completed from `user_map` (--device-map). Errors
+// name what is missing and, when the same chips are here under other UUIDs, the exact
+// --device-map to use. Shared with the prestart hook.
+Result<cuda::MapPlan> plan_manifest_gpus(const pb::Manifest& m, const std::vector<cuda::GpuInfo>& local,
+                                         const std::optional<std::string>& user_map);
+
 class CudaRestore {
  public:
   CudaRestore(const CudaOptions& opts, Host& host, std::optional<std::string> device_map)

@@ -20,6 +20,17 @@ std::optional<proc::ProcessId> id_from(const nlohmann::json& j) {
   return proc::ProcessId{j.value("pid", 0), j.value("start_time", std::uint64_t{0})};
 }
 
+nlohmann::json container_json(const std::optional<JournalContainer>& c) {
+  if (!c) return nullptr;
+  return {{"id", c->id}, {"runtime", c->runtime}, {"globals", c->globals}};
+}
+
+std::optional<JournalContainer> container_from(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  return JournalContainer{j.at("id").get<std::string>(), j.value("runtime", ""),
+                          j.value("globals", std::vector<std::string>{})};
+}
+
 }  // namespace
 
 fs::path run_dir() {
@@ -42,7 +53,7 @@ nlohmann::json to_json(const JournalData& d) {
           {"criu", id_json(d.criu)}, {"restore_pidfile", d.restore_pidfile},
           {"backend", d.backend},   {"tool", d.tool},
           {"device_map", d.device_map}, {"processes", procs},
-          {"freezer", d.freezer}};
+          {"freezer", d.freezer},   {"container", container_json(d.container)}};
 }
 
 Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string& name) {
@@ -76,6 +87,7 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
       d.processes.push_back(std::move(jp));
     }
     d.freezer = j.value("freezer", nlohmann::json());
+    d.container = container_from(j.value("container", nlohmann::json()));
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
@@ -102,9 +114,18 @@ Result<Journal> Journal::create(const std::string& op) {
 
 Status Journal::save() { return write_file_atomic(path_, to_json(data_).dump(1) + "\n", 0600); }
 
-void Journal::finish() {
+void Journal::finish() { remove_journal(path_); }
+
+fs::path journal_side_file(const fs::path& journal, const std::string& suffix) {
+  fs::path p = journal;
+  p.replace_extension(suffix);
+  return p;
+}
+
+void remove_journal(const fs::path& journal) {
   std::error_code ec;
-  fs::remove(path_, ec);
+  fs::remove(journal_side_file(journal, ".criu.conf"), ec);
+  fs::remove(journal, ec);
 }
 
 Result<JournalData> load_journal(const fs::path& path) {

@@ -10,12 +10,16 @@
 //    "backend":"api"|"tool", "tool": path, "device_map": "OLD=NEW,..."|"",
 //    "processes":[{"pid","start_time","nspid":[...],"target":"running"|"locked"|"checkpointed",
 //                  "device_bytes"}],
-//    "freezer": freezer record or null}
+//    "freezer": freezer record or null,
+//    "container": {"id", "runtime": path, "globals": [...]} | null (a container operation: the
+//                 runtime ran criu; recovery asks `<runtime> GLOBALS state ID` for the restored
+//                 init pid, and the container's poststop hook finishes its stale journals)}
 // "target" is the state each CUDA process must be in when the operation ends: its initial state
 // for a checkpoint (rollback), its state at checkpoint time for a restore (roll forward).
 // A restore's processes have pid 0 until criu has restored them; recovery then finds them from
 // the restored root (restore_pidfile) through their NSpid.
 //
+// A container checkpoint also keeps ops/<id>.criu.conf (criu_hook.hpp) while it runs.
 // Compatibility: readers refuse a newer "version"; the file lives only for one operation.
 #pragma once
 
@@ -36,6 +40,12 @@ struct JournalProcess {
   std::uint64_t device_bytes = 0;   // sizes the deadlines of restore calls
 };
 
+struct JournalContainer {
+  std::string id;
+  std::string runtime;               // path of runc/crun
+  std::vector<std::string> globals;  // its global options (--root DIR, ...)
+};
+
 struct JournalData {
   std::string id;
   std::string op;
@@ -51,6 +61,7 @@ struct JournalData {
   std::string device_map;
   std::vector<JournalProcess> processes;
   nlohmann::json freezer;           // opaque to the journal: the freezer module's record
+  std::optional<JournalContainer> container;
 };
 
 nlohmann::json to_json(const JournalData& d);
@@ -65,9 +76,10 @@ class Journal {
   // Creates a new journal file for `op` owned by this process (its identity from /proc/self).
   static Result<Journal> create(const std::string& op);
   JournalData& data() { return data_; }
+  const JournalData& data() const { return data_; }
   const fs::path& path() const { return path_; }
   Status save();
-  // The operation ended (whatever its outcome was handled): remove the file.
+  // The operation ended (whatever its outcome was handled): remove the file and its side files.
   void finish();
 
  private:
@@ -76,6 +88,10 @@ class Journal {
 };
 
 Result<JournalData> load_journal(const fs::path& path);
+// A file that lives and dies with the journal at `journal` (ops/<id><suffix>).
+fs::path journal_side_file(const fs::path& journal, const std::string& suffix);
+// Removes the journal and its side files.
+void remove_journal(const fs::path& journal);
 std::vector<fs::path> list_journals();
 
 }  // namespace gpucr

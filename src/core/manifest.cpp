@@ -1,10 +1,15 @@
 #include "core/manifest.hpp"
 
+#include "version.hpp"
+
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <chrono>
 
 namespace gpucr {
 
@@ -71,6 +76,19 @@ Result<std::optional<pb::Manifest>> read_manifest(const fs::path& image_dir) {
 
 Status write_manifest(const fs::path& image_dir, const pb::Manifest& m) {
   return write_file_atomic(image_dir / kManifestFile, encode_manifest(m), 0600);
+}
+
+void fill_manifest_header(pb::Manifest& m, const std::string& criu_version) {
+  m.set_gpucr_version(kVersion);
+  m.set_criu_version(criu_version);
+  struct utsname u {};
+  if (::uname(&u) == 0) {
+    m.set_hostname(u.nodename);
+    m.set_kernel(u.release);
+  }
+  m.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
 }
 
 }  // namespace gpucr

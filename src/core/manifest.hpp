@@ -29,4 +29,7 @@ Result<pb::Manifest> decode_manifest(std::string_view bytes, const std::string& 
 Result<std::optional<pb::Manifest>> read_manifest(const fs::path& image_dir);
 Status write_manifest(const fs::path& image_dir, const pb::Manifest& m);
 
+// The fields every checkpoint's manifest has: gpucr and criu versions, host, kernel, time.
+void fill_manifest_header(pb::Manifest& m, const std::string& criu_version);
+
 }  // namespace gpucr

@@ -56,12 +56,38 @@ void wait_for_criu(const proc::ProcessTable& procs, const std::optional<proc::Pr
   while (procs.alive(*criu)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
-// A restore's processes are known by NSpid until criu has restored them.
-void resolve_restored(const proc::ProcessTable& procs, JournalData& d) {
-  if (d.restore_pidfile.empty()) return;
-  auto text = read_file(d.restore_pidfile);
-  if (!text) return;
-  pid_t root = static_cast<pid_t>(std::atol(text->c_str()));
+bool has_unknown_pids(const JournalData& d) {
+  for (const auto& p : d.processes) {
+    if (p.id.pid == 0) return true;
+  }
+  return false;
+}
+
+// A container restore whose processes are not known yet: the runtime restores them. Waits until
+// the container runs (its init pid is known) or the runtime command has ended.
+pid_t wait_for_container(RecoverDeps& deps, const JournalData& d, std::vector<std::string>& lines) {
+  if (!deps.container_init) return 0;
+  bool said = false;
+  for (;;) {
+    bool runtime_alive = d.criu && deps.procs.alive(*d.criu);
+    if (auto init = deps.container_init(*d.container)) return *init;
+    if (!runtime_alive) return 0;
+    if (!said) {
+      lines.push_back("waiting for the runtime (pid " + std::to_string(d.criu->pid) + ") to restore container " +
+                      d.container->id);
+      said = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// A restore's processes are known by NSpid until criu has restored them: from the restored root
+// (criu's pid file, or the container's init pid).
+void resolve_restored(const proc::ProcessTable& procs, JournalData& d, pid_t root) {
+  if (root <= 0 && !d.restore_pidfile.empty()) {
+    if (auto text = read_file(d.restore_pidfile)) root = static_cast<pid_t>(std::atol(text->c_str()));
+  }
+  if (root <= 0) return;
   for (auto& p : d.processes) {
     if (p.id.pid != 0 || p.nspid.empty()) continue;
     if (auto host = proc::host_pid_for_nspid(procs, root, p.nspid.back())) {
@@ -92,8 +118,14 @@ RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
   }
   JournalData d = std::move(*loaded);
   rep.lines.push_back("recovering " + d.op + " " + d.id + " (phase: " + d.phase + ")");
-  wait_for_criu(deps.procs, d.criu, rep.lines);
-  resolve_restored(deps.procs, d);
+  pid_t root = 0;
+  if (d.container && d.op == "restore") {
+    // The runtime may stay as the restored container's parent: never wait for it to end.
+    if (has_unknown_pids(d)) root = wait_for_container(deps, d, rep.lines);
+  } else {
+    wait_for_criu(deps.procs, d.criu, rep.lines);
+  }
+  resolve_restored(deps.procs, d, root);
   bool frozen_record = !d.freezer.is_null() && deps.freezer;
   if (frozen_record) {
     if (auto st = deps.freezer(d.freezer, /*thaw=*/true); !st) rep.lines.push_back("thaw failed: " + st.error().what);
@@ -136,8 +168,7 @@ RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
     if (auto st = deps.freezer(d.freezer, /*thaw=*/false); !st) failures.push_back(st.error().what);
   }
   if (failures.empty()) {
-    std::error_code ec;
-    fs::remove(journal, ec);
+    remove_journal(journal);
     rep.lines.push_back("recovered: every process and cgroup is back in its intended state");
     return rep;
   }
@@ -156,6 +187,17 @@ std::vector<fs::path> stale_journals(const proc::ProcessTable& procs) {
     bool owner = procs.alive(d->owner);
     bool guardian = d->guardian && procs.alive(*d->guardian);
     if (!owner && !guardian) out.push_back(path);
+  }
+  return out;
+}
+
+std::vector<fs::path> stale_container_journals(const proc::ProcessTable& procs, const std::string& id) {
+  std::vector<fs::path> out;
+  for (const auto& path : stale_journals(procs)) {
+    auto d = load_journal(path);
+    if (!d || !d->container || d->container->id != id) continue;
+    if (d->criu && procs.alive(*d->criu)) continue;
+    out.push_back(path);
   }
   return out;
 }

@@ -23,6 +23,10 @@ struct RecoverDeps {
   // Freezer record -> thaw it for GPU calls (when `thaw` is true) or put it back to its
   // original state (false). Empty when no freezer support is linked in.
   std::function<Status(const nlohmann::json& record, bool thaw)> freezer;
+  // A container operation's journal: the container's init host pid once it runs (running or
+  // paused, per `<runtime> state`), else nullopt. Empty: container restores are resolved only
+  // from what the journal holds.
+  std::function<std::optional<pid_t>(const JournalContainer&)> container_init;
 };
 
 struct RecoverReport {
@@ -36,5 +40,9 @@ RecoverReport recover(const fs::path& journal, RecoverDeps& deps);
 
 // Journals whose owner and guardian are both gone (an operation nobody is finishing).
 std::vector<fs::path> stale_journals(const proc::ProcessTable& procs);
+
+// The stale journals of container `id` whose criu or runtime command has ended too (the
+// container's poststop hook may run inside that command, which waits for the hook).
+std::vector<fs::path> stale_container_journals(const proc::ProcessTable& procs, const std::string& id);
 
 }  // namespace gpucr

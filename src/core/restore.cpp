@@ -1,13 +1,10 @@
 #include "core/restore.hpp"
 
-#include "core/cuda_restore.hpp"
-#include "core/guardian.hpp"
-#include "core/journal.hpp"
+#include "core/gpu_restore.hpp"
 #include "core/amd_restore.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "freezer/keeper.hpp"
-#include "criu/image_view.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
 #include "util/log.hpp"
@@ -31,24 +28,26 @@ class RestoreRun {
         host_(h),
         phases_(h.progress),
         work_dir_(o.work_dir.value_or(o.image_dir)),
-        cuda_(o.cuda, h, o.device_map),
+        gpu_(o.cuda, h, o.device_map),
         freezer_(h.freezer),
         amd_(h.amd, o.amd) {}
 
   RestoreReport run() {
     phases_.step("read image", [&] { return read_image(); });
     phases_.step("check GPU handlers", [&] { return check_handlers(); });
-    phases_.step("plan GPU restore", [&] { return cuda_.plan(manifest_); });
+    phases_.step("plan GPU restore", [&] { return gpu_.plan(manifest_); });
     if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(opts_.image_dir); });
     if (manifest_ && manifest_->has_freezer()) phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
-    phases_.step("arm recovery", [&] { return arm_recovery(); });
+    // The restored CUDA processes come back CHECKPOINTED: if gpucr dies before they run again,
+    // the guardian restores and unlocks them.
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery((work_dir_ / "restore.pid").string(), std::nullopt); });
     phases_.step("wait for pids", [&] { return wait_for_pids(); });
-    if (plan_ && plan_->needs_view) phases_.step("prepare image view", [&] { return prepare_view(); });
+    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(opts_.image_dir, inventory_); });
     phases_.step("criu restore", [&] { return criu_restore(); });
-    if (view_.dir() != fs::path()) phases_.always("remove image view", [&] { return view_.remove(); });
-    phases_.step("find restored processes", [&] { return cuda_.find_restored(root_pid_); });
-    phases_.step("gpu restore", [&] { return journaled("gpu restore", [&] { return cuda_.restore_all(); }); });
-    phases_.step("gpu unlock", [&] { return journaled("gpu unlock", [&] { return cuda_.unlock_all(); }); });
+    if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
+    phases_.step("find restored processes", [&] { return gpu_.find_restored(root_pid_); });
+    phases_.step("gpu restore", [&] { return gpu_.restore(); });
+    phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
     // Only after the GPU restore: no GPU call may reach a frozen process.
     if (opts_.restore_frozen) phases_.step("freeze restored tree", [&] { return refreeze(); });
     phases_.step("write pid file", [&] { return write_pid_file(); });
@@ -77,38 +76,12 @@ class RestoreRun {
     return {};
   }
 
-  // Honours the inventory's plugins field before anything is touched (criu/plugins.hpp).
   Status check_handlers() {
     fs::path dir = opts_.amd.criu_plugins_dir.value_or(criu::plugin_dir(opts_.criu_flags.plugin_dir));
-    plan_ = criu::plan_plugins(inventory_, host_.handlers, dir,
-                               host_.criu.binary().version);
-    GPUCR_TRY(criu::require_handlers(*plan_, opts_.image_dir));
-    log::info("plugins field: " + plan_->meaning());
-    return {};
+    return gpu_.check_handlers(inventory_, opts_.image_dir, dir);
   }
 
   Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, opts_.pid_wait); }
-
-  // The restored CUDA processes come back CHECKPOINTED: if gpucr dies before they run again,
-  // the guardian restores and unlocks them.
-  Status arm_recovery() {
-    if (cuda_.empty()) return {};
-    journal_ = GPUCR_TRY(Journal::create("restore"));
-    journal_->data().restore_pidfile = (work_dir_ / "restore.pid").string();
-    cuda_.journal(journal_->data());
-    GPUCR_TRY(journal_->save());
-    guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
-    return {};
-  }
-
-  Status journaled(const std::string& phase, const std::function<Status()>& fn) {
-    if (journal_) {
-      journal_->data().phase = phase;
-      cuda_.journal(journal_->data());
-      GPUCR_TRY(journal_->save());
-    }
-    return fn();
-  }
 
   // A restore is all or nothing: when a step after criu failed, the restored tree is killed
   // (the images stay, for another try, e.g. with a corrected --device-map).
@@ -121,8 +94,7 @@ class RestoreRun {
                           "): its GPU state could not be restored; the images are unchanged");
       root_pid_ = 0;
     }
-    if (journal_) journal_->finish();
-    guardian_.release();
+    gpu_.finish();
     return {};
   }
 
@@ -132,14 +104,6 @@ class RestoreRun {
       for (const auto& p : *tree) out.push_back(p.pid);
     }
     return out;
-  }
-
-  // criu must not see the names gpucr handles itself ("Missing required plugin").
-  Status prepare_view() {
-    criu::Inventory for_criu = inventory_;
-    for_criu.set_plugins(plan_->for_criu);
-    view_ = GPUCR_TRY(criu::ImageView::create(opts_.image_dir, for_criu));
-    return {};
   }
 
   // criu hangs restoring tasks into a frozen cgroup: the one recorded at checkpoint may still be
@@ -178,7 +142,7 @@ class RestoreRun {
       f.ext_unix_sk |= d.ext_unix_sk();
       f.file_locks |= d.file_locks();
     }
-    f.image_dir = view_.dir().empty() ? opts_.image_dir : view_.dir();
+    f.image_dir = gpu_.view_dir().empty() ? opts_.image_dir : gpu_.view_dir();
     f.work_dir = work_dir_;
     f.pidfile = work_dir_ / "restore.pid";
     return f;
@@ -190,7 +154,7 @@ class RestoreRun {
     plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
     f.plugin_dir = plugins_.path();  // exactly the plugins this image needs (core/criu_plugins.hpp)
     criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, amd_.criu_env(), {}};
-    auto ran = host_.criu.run(inv, [&](pid_t pid) { record_criu(pid); });
+    auto ran = host_.criu.run(inv, [&](pid_t pid) { gpu_.restore_started(pid); });
     (void)plugins_.remove();
     auto out = GPUCR_TRY(std::move(ran));
     if (!out.status.success()) {
@@ -205,13 +169,6 @@ class RestoreRun {
     return {};
   }
 
-  void record_criu(pid_t pid) {
-    if (!journal_) return;
-    auto info = host_.procs.info(pid);
-    journal_->data().criu = proc::ProcessId{pid, info ? info->start_time : 0};
-    if (auto st = journal_->save(); !st) log::warn(st.error().what);
-  }
-
   Status write_pid_file() {
     if (!opts_.pid_file) return {};
     return write_file_atomic(*opts_.pid_file, std::to_string(root_pid_) + "\n", 0644);
@@ -224,8 +181,8 @@ class RestoreRun {
     r.manifest = manifest_;
     r.root_pid = root_pid_;
     r.criu_log = work_dir_ / criu::kRestoreLog;
-    r.cuda_report = cuda_.report_lines();
-    r.plugins = plan_;
+    r.cuda_report = gpu_.cuda().report_lines();
+    r.plugins = gpu_.plugins();
     r.refrozen = refrozen_;
     return r;
   }
@@ -237,12 +194,8 @@ class RestoreRun {
   std::optional<pb::Manifest> manifest_;
   std::vector<pid_t> pids_;
   pid_t root_pid_ = 0;
-  CudaRestore cuda_;
-  std::optional<Journal> journal_;
-  Guardian guardian_;
+  GpuRestore gpu_;
   criu::Inventory inventory_;
-  std::optional<criu::PluginPlan> plan_;
-  criu::ImageView view_;
   freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
   bool refrozen_ = false;
   AmdRestore amd_;

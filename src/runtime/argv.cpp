@@ -243,6 +243,39 @@ std::variant<RestoreArgs, Passthrough> parse_restore(const std::vector<std::stri
   return parse_command(command_args, restore_options(), "restore");
 }
 
+std::vector<std::string> with_image_path(const std::vector<std::string>& restore_args, const fs::path& image_path,
+                                         const std::optional<fs::path>& work_path) {
+  std::vector<std::string> out;
+  bool has_image = false, has_work = false;
+  for (size_t i = 0; i < restore_args.size(); ++i) {
+    const std::string& arg = restore_args[i];
+    auto tok = i == 0 || arg == "--" ? std::nullopt : as_option(arg);
+    const Option<RestoreArgs>* opt = tok ? find_option(restore_options(), tok->name) : nullptr;
+    if (!opt) {
+      out.push_back(arg);
+      if (arg == "--" || (i > 0 && !tok)) {  // the id (options end there, as with Go's flag)
+        out.insert(out.end(), restore_args.begin() + static_cast<long>(i) + 1, restore_args.end());
+        break;
+      }
+      continue;
+    }
+    bool image = tok->name == "image-path";
+    has_image = has_image || image;
+    has_work = has_work || tok->name == "work-path";
+    if (!opt->takes_value || tok->value) {
+      out.push_back(image ? "--image-path=" + image_path.string() : arg);
+      continue;
+    }
+    out.push_back(arg);
+    if (++i < restore_args.size()) out.push_back(image ? image_path.string() : restore_args[i]);
+  }
+  std::vector<std::string> added;
+  if (!has_image) added = {"--image-path", image_path.string()};
+  if (work_path && !has_work) added.insert(added.end(), {"--work-path", work_path->string()});
+  out.insert(out.begin() + (out.empty() ? 0 : 1), added.begin(), added.end());
+  return out;
+}
+
 fs::path effective_image_path(const std::optional<fs::path>& given, const fs::path& cwd) {
   if (!given) return cwd / "checkpoint";
   return given->is_absolute() ? *given : cwd / *given;

@@ -80,6 +80,13 @@ struct Passthrough {
 std::variant<CheckpointArgs, Passthrough> parse_checkpoint(const std::vector<std::string>& command_args);
 std::variant<RestoreArgs, Passthrough> parse_restore(const std::vector<std::string>& command_args);
 
+// `restore_args` (from the command word "restore" on, as an engine gave them) with the image
+// path set to `image_path`: every --image-path value is replaced (one is added when there is
+// none), and when `work_path` is set and the command has no --work-path, that is added too.
+// Added options go right after the command word; everything else stays as it was.
+std::vector<std::string> with_image_path(const std::vector<std::string>& restore_args, const fs::path& image_path,
+                                         const std::optional<fs::path>& work_path);
+
 // The image path a command uses: the given one made absolute against `cwd`, else cwd/checkpoint.
 fs::path effective_image_path(const std::optional<fs::path>& given, const fs::path& cwd);
 

@@ -92,12 +92,26 @@ Result<ContainerState> CliRuntime::state(const std::string& id) {
   return s;
 }
 
-Result<std::unique_ptr<Running>> CliRuntime::start(const std::vector<std::string>& args) {
-  Command cmd{.argv = {path_.string()}, .stdin_null = false};
+Result<std::unique_ptr<Running>> CliRuntime::start(const std::vector<std::string>& args, const Env& env,
+                                                   const Started& started) {
+  Command cmd{.argv = {path_.string()}, .env = env, .stdin_null = false, .hold = static_cast<bool>(started)};
   cmd.argv.insert(cmd.argv.end(), globals_.begin(), globals_.end());
   cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
   auto child = GPUCR_TRY(spawn(cmd));
+  if (started) {
+    started(child.pid());
+    child.release();
+  }
   return std::unique_ptr<Running>(new CliRunning(std::move(child)));
+}
+
+Status run_to_end(Runtime& rt, const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  auto running = GPUCR_TRY(rt.start(args));
+  auto st = running->wait_until(Clock::now() + timeout);
+  if (st && st->success()) return {};
+  std::string what = rt.name() + " " + (args.empty() ? std::string() : args.front());
+  if (!st) return fail(Error(what + " did not finish within " + format_duration(timeout)));
+  return fail(Error(what + " failed (" + st->describe() + ")"));
 }
 
 bool is_self(const fs::path& p) {

@@ -15,7 +15,8 @@ class CliRuntime : public Runtime {
   fs::path path() const override { return path_; }
   std::vector<std::string> globals() const override { return globals_; }
   Result<ContainerState> state(const std::string& id) override;
-  Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args) override;
+  Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args, const Env& env = {},
+                                         const Started& started = {}) override;
 
  private:
   fs::path path_;

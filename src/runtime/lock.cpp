@@ -89,6 +89,14 @@ Result<std::optional<ContainerLock>> ContainerLock::try_acquire(const fs::path& 
   return std::optional<ContainerLock>(ContainerLock(std::move(*fd), path));
 }
 
+std::optional<std::string> ContainerLock::holder(const fs::path& run, const std::string& id) {
+  fs::path path = container_lock_file(run, id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) return std::nullopt;
+  return std::string(trim(read_file(path).value_or("")));
+}
+
 void ContainerLock::remove_file() {
   if (fd_) ::unlink(path_.c_str());
   fd_.reset();

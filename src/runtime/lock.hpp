@@ -32,6 +32,10 @@ class ContainerLock {
   static Result<std::optional<ContainerLock>> try_acquire(const std::filesystem::path& run, const std::string& id,
                                                           const std::string& operation);
 
+  // The holder line ("pid=... start=... op=...") when a gpucr operation holds the lock of `id`
+  // right now; nullopt when nobody does (the lock file is never created here).
+  static std::optional<std::string> holder(const std::filesystem::path& run, const std::string& id);
+
   bool held() const { return static_cast<bool>(fd_); }
   // Unlinks the lock file (while still holding it) and releases the lock.
   void remove_file();

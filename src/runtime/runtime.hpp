@@ -5,6 +5,7 @@
 #include "util/subprocess.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,10 +53,17 @@ class Runtime {
   // Global options put before every command (--root DIR, ...), verbatim.
   virtual std::vector<std::string> globals() const = 0;
   virtual Result<ContainerState> state(const std::string& id) = 0;
-  // Starts `<runtime> GLOBALS... args...` with gpucr's stdin, stdout, stderr, environment and
-  // inheritable fds: for a restore these become the container's stdio.
-  virtual Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args) = 0;
+  // Starts `<runtime> GLOBALS... args...` with gpucr's stdin, stdout, stderr, environment (plus
+  // `env`) and inheritable fds: for a restore these become the container's stdio. `started`
+  // gets the runtime's pid before it execs, so a journal can name it before it does anything.
+  using Env = std::map<std::string, std::string>;
+  using Started = std::function<void(pid_t)>;
+  virtual Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args, const Env& env = {},
+                                                 const Started& started = {}) = 0;
 };
+
+// Runs `<runtime> args...` to its end (at most `timeout`); fails naming the command and status.
+Status run_to_end(Runtime& rt, const std::vector<std::string>& args, std::chrono::milliseconds timeout);
 
 // Waits for `r` to end, forwarding SIGINT, SIGTERM and SIGHUP that gpucr receives to it.
 ExitStatus wait_forwarding_signals(Running& r);

@@ -6,10 +6,18 @@ Fixtures are imported by the test modules (`from containers_lib import ...`). Ev
 under the test's tmp_path; system paths that the engines insist on (containerd's /run/containerd,
 podman's /var/lib/containers/cache) are removed afterwards when the test created them.
 
-Fake CUDA (tests/fakes, built by another issue): containers get it through two bind mounts,
-FAKE_CUDA_LIB_DIR -> /opt/fake-cuda/lib (libcuda.so.1, on LD_LIBRARY_PATH) and the fake driver's
-state dir -> /run/fake-cuda, and run fake_cuda_app next to the counter. The places that will add
-them are marked "FAKE-CUDA" below and in the test modules.
+Fake CUDA (tests/fakes, fakecuda.py) inside containers: three bind mounts, the fake libraries
+(FakeCuda.lib) -> /opt/fake-cuda/lib (on LD_LIBRARY_PATH), the fakes' bin dir (fake_cuda_app)
+-> /opt/fake-cuda/bin (on PATH) and the test's fake driver state dir -> /run/fake-cuda
+(FAKE_CUDA_DIR; the fake identifies a process by the inode of its proc-<token> file, so another
+mount path is fine). busybox-static has no dynamic loader and fake_cuda_app and the fake
+libcuda/NVML are dynamically linked against glibc; fake_cuda_app can't simply be linked
+statically either, since it dlopens libcuda.so.1 as CUDA apps do, and a dlopened glibc library
+needs the dynamic loader and libc.so.6 anyway. So the rootfs gets copies of the loader and the
+shared libraries `ldd` lists for the fakes (add_fake_cuda_runtime): the host's own glibc, the
+one they were built against. The container's workload (cuda_workload) starts fake_cuda_app
+processes beside the counter; gpucr (and the gpucr-runc launcher, GpucrEnv.use_fake_cuda)
+reaches the same fake driver through FakeCuda.env().
 """
 import contextlib
 import json
@@ -24,7 +32,7 @@ import uuid
 import pytest
 
 from conftest import need
-from helpers import GPUCR, wait_for
+from helpers import BUILD, GPUCR, read_kv, wait_for
 
 RUNC = shutil.which("runc")
 BUSYBOX = shutil.which("busybox")
@@ -34,6 +42,92 @@ BUSYBOX = shutil.which("busybox")
 # go on from where it was, not start again from 1.
 COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count.tmp; mv /data/count.tmp /data/count; sleep 0.05; done"
 APPLETS = ["sh", "sleep", "echo", "cat", "ls", "mkdir", "mv", "true", "false", "ps", "kill", "test", "env"]
+
+# Fake CUDA inside containers (see the module's docstring).
+FAKES = BUILD / "tests/fakes"
+CUDA_LIB_IN, CUDA_BIN_IN, CUDA_STATE_IN = "/opt/fake-cuda/lib", "/opt/fake-cuda/bin", "/run/fake-cuda"
+CUDA_ENV = [f"LD_LIBRARY_PATH={CUDA_LIB_IN}", f"FAKE_CUDA_DIR={CUDA_STATE_IN}", f"PATH=/bin:{CUDA_BIN_IN}"]
+
+
+def cuda_mounts(fc):
+    """(host path, container path) of the three fake CUDA bind mounts for FakeCuda fc."""
+    return [(fc.lib, CUDA_LIB_IN), (FAKES / "bin", CUDA_BIN_IN), (fc.dir, CUDA_STATE_IN)]
+
+
+def cuda_workload(apps=2, children=(1,)):
+    """sh -c text: `apps` fake_cuda_app processes (app i writes /data/app<i+1>; children[i] non-CUDA
+    children forked before it loads libcuda), then the counter loop as the container's init."""
+    starts = []
+    for i in range(apps):
+        n = children[i] if i < len(children) else 0
+        starts.append(f"fake_cuda_app --mib 1 --status /data/app{i + 1} --children {n} --interval-ms 50 &")
+    return " ".join(starts) + " " + COUNTER
+
+
+def cuda_statuses(data_dir, apps=2):
+    return [pathlib.Path(data_dir) / f"app{i + 1}" for i in range(apps)]
+
+
+def wait_apps_counting(data_dir, apps=2, above=2, timeout=20):
+    for st in cuda_statuses(data_dir, apps):
+        wait_for(lambda: read_kv(st).get("counter", 0) > above, timeout=timeout, what=f"{st} to count")
+
+
+def assert_apps_advance(data_dir, apps=2, by=3, timeout=20):
+    """Every fake CUDA app of the container counts on, RUNNING, its device memory intact."""
+    for st in cuda_statuses(data_dir, apps):
+        before = read_kv(st).get("counter", 0)
+        wait_for(lambda: read_kv(st).get("counter", 0) >= before + by, timeout=timeout, what=f"{st} to count on")
+        s = read_kv(st)
+        assert (s["corrupt"], s["err"], s["state"]) == (0, 0, "running"), s
+
+
+def ns_pids(member):
+    """{pid in the namespace: host pid} for every process in the pid namespace of host pid `member`."""
+    ns = os.readlink(f"/proc/{member}/ns/pid")
+    out = {}
+    for p in pathlib.Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            if os.readlink(p / "ns/pid") != ns:
+                continue
+            for line in (p / "status").read_text().splitlines():
+                if line.startswith("NSpid:"):
+                    out[int(line.split()[-1])] = int(p.name)
+        except OSError:
+            continue
+    return out
+
+
+def app_host_pids(init_pid, data_dir, apps=2):
+    """The host pids of the container's fake CUDA apps (their status files name their pids in
+    the container) and of their non-CUDA children."""
+    pids = ns_pids(init_pid)
+    cuda = [pids[read_kv(st)["pid"]] for st in cuda_statuses(data_dir, apps)]
+    children = [pids[read_kv(f"{st}.child0")["pid"]] for st in cuda_statuses(data_dir, apps)
+                if os.path.exists(f"{st}.child0")]
+    return cuda, children
+
+
+def add_fake_cuda_runtime(rootfs):
+    """Copies the dynamic loader and the shared libraries the fakes need (per ldd) into rootfs,
+    at the paths ldd names, so fake_cuda_app and the fake libraries run inside the container."""
+    rootfs = pathlib.Path(rootfs)
+    bins = [FAKES / "bin/fake_cuda_app", FAKES / "lib/libcuda.so.1", FAKES / "lib/libnvidia-ml.so.1"]
+    if not all(b.exists() for b in bins):
+        return  # not built: the CUDA tests say so (fakes_built)
+    needed = set()
+    for b in bins:
+        for line in run(["ldd", b]).stdout.splitlines():
+            words = line.split()
+            path = words[2] if "=>" in words and len(words) > 2 else words[0] if words else ""
+            if path.startswith("/"):
+                needed.add(path)
+    for path in needed:
+        dest = rootfs / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(os.path.realpath(path), dest)
 
 
 def unique(prefix="gpucr-t"):
@@ -195,6 +289,7 @@ def make_busybox_rootfs(dest):
         (dest / "bin" / a).symlink_to("busybox")
     (dest / "etc/passwd").write_text("root:x:0:0:root:/:/bin/sh\n")
     (dest / "etc/group").write_text("root:x:0:\n")
+    add_fake_cuda_runtime(dest)
     return dest
 
 
@@ -228,6 +323,24 @@ class GpucrEnv:
         launcher.chmod(0o755)
         self.wrapper = launcher
         self.env = {"GPUCR_RUN_DIR": str(self.run_dir), "GPUCR_LOG_FILE": str(self.log)}
+
+    def use_fake_cuda(self, fc, extra=None):
+        """gpucr (direct and through the launcher) reaches FakeCuda fc's driver."""
+        e = fc.env(extra)
+        keys = ("FAKE_CUDA_DIR", "LD_LIBRARY_PATH", "PATH")
+        self.env.update({k: e[k] for k in keys})
+        exports = " ".join(f"{k}='{e[k]}'" for k in keys)
+        self.wrapper.write_text("#!/bin/sh\n"
+                                f"export GPUCR_RUN_DIR='{self.run_dir}' GPUCR_LOG_FILE='{self.log}' {exports}\n"
+                                f"exec '{self.link_dir / 'gpucr-runc'}' \"$@\"\n")
+
+    def journals(self):
+        d = self.run_dir / "ops"
+        return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+    def recovery_log(self):
+        p = self.run_dir / "recovery.log"
+        return p.read_text() if p.exists() else ""
 
     def containers(self):
         """Names under RUN_DIR/containers (records and lock files)."""
@@ -263,9 +376,10 @@ class Runc:
         e.update(env or {})
         return run(self.argv(*args, runtime=runtime), check=check, env=e)
 
-    def bundle(self, rootfs, name, data_dir, devices=(), hooks=None, args=None):
+    def bundle(self, rootfs, name, data_dir, devices=(), hooks=None, args=None, fake_cuda=None, apps=2):
         """A bundle whose container runs COUNTER with data_dir on /data. devices: (path, major,
-        minor) char devices; hooks: the config's "hooks" object."""
+        minor) char devices; hooks: the config's "hooks" object; fake_cuda: a FakeCuda whose
+        driver `apps` fake_cuda_app processes use beside the counter (cuda_workload)."""
         b = self.tmp / f"bundle-{name}"
         shutil.copytree(rootfs, b / "rootfs", symlinks=True)
         run([RUNC, "spec", "--bundle", b])
@@ -278,8 +392,12 @@ class Runc:
         c["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{name}"
         c["mounts"].append({"destination": "/data", "type": "bind", "source": str(data_dir),
                             "options": ["rbind", "rw"]})
-        # FAKE-CUDA: bind FAKE_CUDA_LIB_DIR to /opt/fake-cuda/lib and the fake driver's state dir
-        # to /run/fake-cuda here, set LD_LIBRARY_PATH, and start fake_cuda_app beside COUNTER.
+        if fake_cuda is not None:
+            for src, dst in cuda_mounts(fake_cuda):
+                c["mounts"].append({"destination": dst, "type": "bind", "source": str(src), "options": ["rbind", "rw"]})
+            c["process"]["env"] = [e for e in c["process"]["env"] if not e.startswith("PATH=")] + CUDA_ENV
+            if args is None:
+                c["process"]["args"] = ["sh", "-c", cuda_workload(apps)]
         c["linux"]["devices"] = [{"path": p, "type": "c", "major": ma, "minor": mi, "fileMode": 0o666,
                                   "uid": 0, "gid": 0} for p, ma, mi in devices]
         if hooks:

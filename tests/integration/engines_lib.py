@@ -15,8 +15,9 @@ import tempfile
 import pytest
 
 from conftest import need
-from containers_lib import (COUNTER, GPUCR, RUNC, kill_cgroup_tree, kill_pids, pids_with_cmdline_containing, remove_cgroup_tree,
-                            remove_if_created, run, run_to_files, unique, unmount_under, wait_for)
+from containers_lib import (COUNTER, CUDA_ENV, GPUCR, RUNC, cuda_mounts, cuda_workload, kill_cgroup_tree, kill_pids,
+                            pids_with_cmdline_containing, remove_cgroup_tree, remove_if_created, run, run_to_files, unique,
+                            unmount_under, wait_for)
 
 PODMAN = shutil.which("podman")
 CONTAINERD = shutil.which("containerd")
@@ -61,13 +62,19 @@ class Podman:
         self("import", tar, name)
         return name
 
-    def run_counter(self, name, data_dir, image, extra=()):
+    def run_counter(self, name, data_dir, image, extra=(), fake_cuda=None, apps=2):
+        """Runs COUNTER (with fake_cuda, a FakeCuda: `apps` fake CUDA apps beside it)."""
         # FACTS §1: podman's default rlimits can't be set without CAP_SYS_RESOURCE.
-        # FAKE-CUDA: add -v FAKE_CUDA_LIB_DIR:/opt/fake-cuda/lib -v FAKE_CUDA_STATE:/run/fake-cuda and
-        # -e LD_LIBRARY_PATH=/opt/fake-cuda/lib, and start fake_cuda_app beside COUNTER.
+        cmd, cuda = COUNTER, []
+        if fake_cuda is not None:
+            cmd = cuda_workload(apps)
+            for src, dst in cuda_mounts(fake_cuda):
+                cuda += ["-v", f"{src}:{dst}"]
+            for e in CUDA_ENV:
+                cuda += ["-e", e]
         r = self("run", "-d", "--name", name, "--network", "none", "--cgroup-parent", "/" + self.cgroup_parent,
                  "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096", "-v", f"{data_dir}:/data",
-                 *extra, image, "sh", "-c", COUNTER)
+                 *cuda, *extra, image, "sh", "-c", cmd)
         return r.stdout.strip()
 
     def cleanup(self):
@@ -176,13 +183,19 @@ class Containerd:
         self.ctr("images", "import", "--snapshotter", "native", oci_archive(rootfs, self.t / "image.tar", name))
         return name
 
-    def run_counter(self, cid, data_dir, image):
-        # FAKE-CUDA: add --mount entries for FAKE_CUDA_LIB_DIR and the fake driver's state dir,
-        # --env LD_LIBRARY_PATH=/opt/fake-cuda/lib, and start fake_cuda_app beside COUNTER.
+    def run_counter(self, cid, data_dir, image, fake_cuda=None, apps=2):
+        """Runs COUNTER (with fake_cuda, a FakeCuda: `apps` fake CUDA apps beside it)."""
         self.ids.append(cid)
+        cmd, cuda = COUNTER, []
+        if fake_cuda is not None:
+            cmd = cuda_workload(apps)
+            for src, dst in cuda_mounts(fake_cuda):
+                cuda += ["--mount", f"type=bind,src={src},dst={dst},options=rbind:rw"]
+            for e in CUDA_ENV:
+                cuda += ["--env", e]
         self.ctr("run", "-d", "--null-io", "--snapshotter", "native", "--runc-binary", self.wrapper,
                  "--runc-root", self.short / "runc", "--cgroup", f"/{self.cgroup_parent}/{cid}",
-                 "--mount", f"type=bind,src={data_dir},dst=/data,options=rbind:rw", image, cid, "sh", "-c", COUNTER)
+                 "--mount", f"type=bind,src={data_dir},dst=/data,options=rbind:rw", *cuda, image, cid, "sh", "-c", cmd)
 
     def task_pid(self, cid):
         r = self.ctr("task", "ls", check=False)

@@ -69,7 +69,10 @@ class FakeProcs : public proc::ProcessTable {
     return out;
   }
   Result<std::vector<proc::FdEntry>> fds(pid_t) const override { return std::vector<proc::FdEntry>{}; }
-  Result<std::vector<std::string>> mapped_files(pid_t) const override { return std::vector<std::string>{}; }
+  Result<std::vector<std::string>> mapped_files(pid_t pid) const override {
+    auto it = maps.find(pid);
+    return it == maps.end() ? std::vector<std::string>{} : it->second;
+  }
   Result<std::string> cgroup(pid_t pid) const override {
     if (!procs.count(pid)) return fail(Error("no process", Exit::bad_input));
     return cgroup_text;
@@ -82,6 +85,7 @@ class FakeProcs : public proc::ProcessTable {
 
   std::map<pid_t, proc::ProcInfo> procs;
   std::map<pid_t, std::string> ns_of;
+  std::map<pid_t, std::vector<std::string>> maps;  // file mappings (libcuda makes a CUDA candidate)
   std::string cgroup_text = "6:freezer:/c1\n0::/c1\n";
 };
 
@@ -125,8 +129,11 @@ class FakeRuntime : public runtime::Runtime {
     if (it == states.end()) return fail(Error("container " + id + " does not exist", Exit::bad_input));
     return it->second;
   }
-  Result<std::unique_ptr<runtime::Running>> start(const std::vector<std::string>& args) override {
+  Result<std::unique_ptr<runtime::Running>> start(const std::vector<std::string>& args, const Env& env = {},
+                                                  const Started& started_cb = {}) override {
     started.push_back(args);
+    envs.push_back(env);
+    if (started_cb) started_cb(4242);
     if (on_start) on_start(args);
     ExitStatus st = exits.empty() ? ExitStatus{} : exits.front();
     if (!exits.empty()) exits.pop_front();
@@ -135,6 +142,7 @@ class FakeRuntime : public runtime::Runtime {
 
   std::map<std::string, runtime::ContainerState> states;
   std::vector<std::vector<std::string>> started;
+  std::vector<Env> envs;         // the extra environment of each start
   std::deque<ExitStatus> exits;  // one per start; success when empty
   bool keep_running = false;     // started commands run until killed (a foreground restore)
   std::function<void(const std::vector<std::string>&)> on_start;

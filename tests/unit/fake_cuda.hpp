@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace gpucr::fakes {
 
@@ -69,12 +70,30 @@ class FakeCheckpointer : public cuda::Checkpointer {
   std::mutex mu_;
 };
 
-// A factory whose backend is a FakeCheckpointer the test keeps a pointer to.
+// Forwards every call to a FakeCheckpointer the test keeps: gpucr destroys its backend when an
+// operation ends, and the test looks at the fake driver afterwards.
+class ForwardingCheckpointer : public cuda::Checkpointer {
+ public:
+  explicit ForwardingCheckpointer(std::shared_ptr<FakeCheckpointer> to) : to_(std::move(to)) {}
+  std::string describe() const override { return to_->describe(); }
+  std::string kind() const override { return to_->kind(); }
+  Result<cuda::Reply> call(cuda::Step step, pid_t pid, const cuda::CallArgs& args, Clock::time_point d) override {
+    return to_->call(step, pid, args, d);
+  }
+
+ private:
+  std::shared_ptr<FakeCheckpointer> to_;
+};
+
+// A factory whose backend is a FakeCheckpointer the test keeps a pointer to (alive as long as
+// the factory function is).
 inline std::function<std::unique_ptr<cuda::Checkpointer>()> handing_out(FakeCheckpointer*& out) {
-  return [&out] {
-    auto c = std::make_unique<FakeCheckpointer>();
+  auto kept = std::make_shared<std::vector<std::shared_ptr<FakeCheckpointer>>>();
+  return [&out, kept] {
+    auto c = std::make_shared<FakeCheckpointer>();
+    kept->push_back(c);
     out = c.get();
-    return std::unique_ptr<cuda::Checkpointer>(std::move(c));
+    return std::unique_ptr<cuda::Checkpointer>(new ForwardingCheckpointer(c));
   };
 }
 

@@ -28,6 +28,7 @@ JournalData sample() {
   d.processes = {{{200, 7000}, {200, 1}, cuda::State::locked, 4ull << 30},
                  {{0, 0}, {201, 2}, cuda::State::running, 0}};
   d.freezer = {{"path", "/sys/fs/cgroup/x"}, {"state", "FROZEN"}};
+  d.container = JournalContainer{"c1", "/usr/sbin/runc", {"--root", "/run/r"}};
   return d;
 }
 
@@ -71,7 +72,22 @@ TEST(Journal, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back->processes[0].device_bytes, 4ull << 30);
   EXPECT_EQ(back->processes[1].id.pid, 0);
   EXPECT_EQ(back->freezer, d.freezer);
+  ASSERT_TRUE(back->container);
+  EXPECT_EQ(back->container->id, "c1");
+  EXPECT_EQ(back->container->runtime, "/usr/sbin/runc");
+  EXPECT_EQ(back->container->globals, (std::vector<std::string>{"--root", "/run/r"}));
   EXPECT_EQ(to_json(*back), to_json(d));
+}
+
+TEST(Journal, AProcessTreeJournalHasNoContainerAndOldJournalsReadWithout) {
+  JournalData d = sample();
+  d.container.reset();
+  auto j = to_json(d);
+  EXPECT_TRUE(j["container"].is_null());
+  j.erase("container");  // written before the field existed
+  auto back = journal_from_json(j, "x");
+  ASSERT_TRUE(back) << back.error().what;
+  EXPECT_FALSE(back->container);
 }
 
 TEST(Journal, AbsentGuardianAndCriuStayAbsent) {

@@ -1,5 +1,6 @@
 // Bringing CUDA processes back to a state (src/core/recover.cpp: bring_to_state, recover) with a
 // scripted fake Checkpointer and a fake process table.
+#include "container_fakes.hpp"
 #include "core/recover.hpp"
 
 #include <gtest/gtest.h>
@@ -192,8 +193,8 @@ class Recover : public ::testing::Test {
     EXPECT_TRUE(write_file_atomic(p, to_json(d).dump(), 0600));
     return p;
   }
-  RecoverDeps deps(ScriptedCheckpointer& b) {
-    RecoverDeps d{table_, {}, {}};
+  RecoverDeps deps(ScriptedCheckpointer& b, const proc::ProcessTable* table = nullptr) {
+    RecoverDeps d{table ? *table : table_, {}, {}, {}};
     d.backend = [&b](const JournalData&) -> Result<std::unique_ptr<cuda::Checkpointer>> {
       // A thin forwarder, so the test keeps its scripted backend.
       struct Fwd : cuda::Checkpointer {
@@ -263,4 +264,58 @@ TEST_F(Recover, JournalOfALiveOwnerOrGuardianIsNotStale) {
   EXPECT_TRUE(stale_journals(table_).empty());
   table_.alive_pids = {};
   EXPECT_EQ(stale_journals(table_), std::vector<fs::path>{path});
+}
+
+TEST_F(Recover, ContainerRestoreFindsItsProcessesThroughTheRuntimeOnceTheContainerRuns) {
+  ctrtest::FakeProcs procs;
+  procs.add(4242, 1, "runc");                          // the runtime, still restoring
+  procs.add(900, 1, "sh", {900, 1}, "pid:[88]");       // the restored container
+  procs.add(901, 900, "app", {901, 7}, "pid:[88]");
+  procs.add(777, 1, "other", {777, 7}, "pid:[99]");    // pid 7 of another container
+  JournalData d;
+  d.id = "restore-1-x";
+  d.op = "restore";
+  d.owner = {1, 1001};
+  d.phase = "runtime restore";
+  d.criu = proc::ProcessId{4242, 1000 + 4242};
+  d.container = JournalContainer{"c1", "/usr/sbin/runc", {"--root", "/r"}};
+  d.processes = {{{0, 0}, {501, 7}, State::running, 0}};
+  fs::path path = dir_ / "ops" / "restore-1-x.json";
+  ASSERT_TRUE(write_file_atomic(path, to_json(d).dump(), 0600));
+  ScriptedCheckpointer b;
+  b.states = {{901, State::checkpointed}};
+  auto deps_ = deps(b, &procs);
+  int asked = 0;
+  deps_.container_init = [&](const JournalContainer& c) -> std::optional<pid_t> {
+    EXPECT_EQ(c.globals, (std::vector<std::string>{"--root", "/r"}));
+    return ++asked < 3 ? std::nullopt : std::optional<pid_t>(900);
+  };
+  auto rep = recover(path, deps_);
+  ASSERT_TRUE(rep.status) << rep.status.error().what;
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(b.states[901], State::running);
+  auto has = [&](const std::string& l) { return std::find(rep.lines.begin(), rep.lines.end(), l) != rep.lines.end(); };
+  EXPECT_TRUE(has("waiting for the runtime (pid 4242) to restore container c1"));
+  EXPECT_TRUE(has("pid 901: checkpointed -> locked -> running"));
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(Recover, ContainerRestoreWhoseRuntimeFailedLeavesNothingToDo) {
+  ctrtest::FakeProcs procs;
+  JournalData d;
+  d.id = "restore-2-x";
+  d.op = "restore";
+  d.owner = {1, 1001};
+  d.criu = proc::ProcessId{4242, 1000 + 4242};  // gone
+  d.container = JournalContainer{"c1", "/usr/sbin/runc", {}};
+  d.processes = {{{0, 0}, {501, 7}, State::running, 0}};
+  fs::path path = dir_ / "ops" / "restore-2-x.json";
+  ASSERT_TRUE(write_file_atomic(path, to_json(d).dump(), 0600));
+  ScriptedCheckpointer b;
+  auto deps_ = deps(b, &procs);
+  deps_.container_init = [](const JournalContainer&) { return std::optional<pid_t>(); };
+  auto rep = recover(path, deps_);
+  ASSERT_TRUE(rep.status) << rep.status.error().what;
+  EXPECT_TRUE(b.calls.empty());
+  EXPECT_FALSE(fs::exists(path));
 }

@@ -141,3 +141,17 @@ TEST(ContainerId, RefusesPathTricksOptionsAndOverlongIds) {
     EXPECT_EQ(st.error().exit, Exit::bad_input);
   }
 }
+
+TEST(RuntimeArgv, WithImagePathReplacesEveryImagePathAndKeepsEverythingElse) {
+  EXPECT_EQ(runtime::with_image_path({"restore", "--image-path", "/i", "-d", "--bundle", "/b", "c1"}, "/i/v", std::nullopt),
+            (V{"restore", "--image-path", "/i/v", "-d", "--bundle", "/b", "c1"}));
+  EXPECT_EQ(runtime::with_image_path({"restore", "-image-path=/i", "--work-path", "/w", "c1"}, "/i/v", fs::path("/x")),
+            (V{"restore", "--image-path=/i/v", "--work-path", "/w", "c1"}));
+  // None given (the runtime's default ./checkpoint): added right after the command word, with
+  // the work path that keeps the logs out of the view.
+  EXPECT_EQ(runtime::with_image_path({"restore", "--detach", "c1"}, "/c/v", fs::path("/c")),
+            (V{"restore", "--image-path", "/c/v", "--work-path", "/c", "--detach", "c1"}));
+  // A value that looks like an option stays a value; nothing after the id is touched.
+  EXPECT_EQ(runtime::with_image_path({"restore", "--pid-file", "--image-path", "c1", "--image-path"}, "/v", std::nullopt),
+            (V{"restore", "--image-path", "/v", "--pid-file", "--image-path", "c1", "--image-path"}));
+}
