@@ -7,10 +7,10 @@ criu on PATH). In one run it repeats, rotating which tool goes first:
   start tests/workloads/mem_workload (a parent and a child holding --mib MiB of patterned
   memory in all), sync, then time
     gpucr:  gpucr checkpoint --pid P --image-dir D --criu C
-    criu:   criu dump --tree P --images-dir D --work-dir D --log-file dump.log -v4
+    criu:   criu dump --tree P --images-dir D --work-dir D --log-file dump.log -v2
   (the argv gpucr itself passes to criu; the tree is killed by the dump), reap the tree, sync, then
     gpucr:  gpucr restore --image-dir D --detach --criu C
-    criu:   criu restore --images-dir D --work-dir D --log-file restore.log -v4
+    criu:   criu restore --images-dir D --work-dir D --log-file restore.log -v2
                          --restore-detached --restore-sibling --pidfile D/restore.pid
   check that the restored tree counts on with intact memory (both processes), kill it, delete
   the images.
@@ -200,7 +200,7 @@ def one_round(a, tool, rep, status):
             t0 = time.perf_counter()
             images.mkdir(mode=0o700)  # timed too, as gpucr's own mkdir is
             timed([a.criu, "dump", "--tree", str(pid), "--images-dir", str(images), "--work-dir", str(images),
-                   "--log-file", "dump.log", "-v4"])
+                   "--log-file", "dump.log", "-v2"])
             took = time.perf_counter() - t0
         sample["checkpoint"] = took
         dumped = int(read_status(status)["counter"])
@@ -216,7 +216,7 @@ def one_round(a, tool, rep, status):
             sample["gpucr_restore_phases"] = phase_seconds(out)
         else:
             took, _ = timed([a.criu, "restore", "--images-dir", str(images), "--work-dir", str(images),
-                             "--log-file", "restore.log", "-v4", "--restore-detached", "--restore-sibling",
+                             "--log-file", "restore.log", "-v2", "--restore-detached", "--restore-sibling",
                              "--pidfile", str(images / "restore.pid")])
         sample["restore"] = took
         s = wait_status(status, lambda s: int(s["counter"]) >= dumped + 3, 30, "the restored tree to count on")

@@ -6,6 +6,7 @@ gpucr against the sequence CRIU's cuda plugin performs, in one run.
                criu restore; for each process one after another: restore, unlock
   gpucr:       gpucr checkpoint (lock all in parallel, checkpoint all in parallel, criu dump)
                gpucr restore --detach (criu restore, restore all in parallel, unlock all in parallel)
+  gpucr -v4:   the same with --criu-log-level 4 (criu's debug lines; gpucr's default is 2, as criu's)
 
 Both use the same driver calls (gpucr's `__cuda-call` helper, one process per call), the same
 criu binary and the same image directory on /dev/shm. Each scenario: K processes x G GiB
@@ -44,6 +45,10 @@ def status(path):
 
 
 def start(workload, k, gib, st):
+    for i in range(k):  # the previous repetition's status files would pass for a started workload
+        for f in (f"{st}.{i}", f"{st}.{i}.tmp"):
+            if os.path.exists(f):
+                os.unlink(f)
     p = subprocess.Popen([workload, "--gib", str(gib), "--status", st, "--spawn", str(k)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
@@ -116,17 +121,17 @@ def run_plugin_like(workload, k, gib, st):
     return t
 
 
-def run_gpucr(workload, k, gib, st):
+def run_gpucr(workload, k, gib, st, extra=()):
     p = start(workload, k, gib, st)
     procs = children(p.pid)
     shutil.rmtree(IMG, ignore_errors=True)
     t0 = time.monotonic()
-    ck = json.loads(sh("gpucr", "checkpoint", "--pid", str(p.pid), "--image-dir", IMG, "--json").stdout)
+    ck = json.loads(sh("gpucr", "checkpoint", "--pid", str(p.pid), "--image-dir", IMG, "--json", *extra).stdout)
     t_ck = time.monotonic() - t0
     p.wait()
     reap_until_free([p.pid] + procs)
     t1 = time.monotonic()
-    rs = json.loads(sh("gpucr", "restore", "--image-dir", IMG, "--detach", "--json").stdout)
+    rs = json.loads(sh("gpucr", "restore", "--image-dir", IMG, "--detach", "--json", *extra).stdout)
     t_rs = time.monotonic() - t1
     ph = {x["name"]: x["seconds"] for x in ck["phases"] + rs["phases"]}
     t = {"gpu checkpoint": ph["gpu lock"] + ph["gpu checkpoint"], "criu dump": ph["criu dump"],
@@ -135,6 +140,12 @@ def run_gpucr(workload, k, gib, st):
              "gpu lock", "gpu checkpoint", "criu dump", "criu restore", "gpu restore", "gpu unlock"))}
     verify_and_kill(k, st, rs["root_pid"])
     return t
+
+
+# plugin-like runs criu at its default verbosity (-v2), as gpucr does by default; "gpucr -v4"
+# adds criu's debug lines (--criu-log-level 4).
+METHODS = {"plugin-like": run_plugin_like, "gpucr": run_gpucr,
+           "gpucr -v4": lambda *a: run_gpucr(*a, extra=("--criu-log-level", "4"))}
 
 
 def main():
@@ -146,31 +157,39 @@ def main():
     a = ap.parse_args()
     raw = {}
     rows = []
+    # One untimed round first: on the device the first round after the machine started ran every
+    # phase about 5x faster than all later ones (two runs of 2026-11-22), a state no later round sees.
+    k0, g0 = a.scenario[0].split(":")
+    run_plugin_like(a.workload, int(k0), float(g0), "/tmp/gpucr-bench-warmup.status")
+    print("warm-up round done", flush=True)
     for sc in a.scenario:
         k, gib = (float(x) for x in sc.split(":"))
         k = int(k)
         st = f"/tmp/gpucr-bench-{k}x{gib}.status"
-        res = {"plugin-like": [], "gpucr": []}
+        res = {m: [] for m in METHODS}
         for rep in range(a.reps):
-            for name, fn in (("plugin-like", run_plugin_like), ("gpucr", run_gpucr)):
+            for name, fn in METHODS.items():
                 res[name].append(fn(a.workload, k, gib, st))
                 print(f"{k}x{gib:g}GiB rep {rep} {name}: " +
                       ", ".join(f"{n} {v:.2f}" for n, v in res[name][-1].items()), flush=True)
         raw[sc] = res
         med = {m: {n: statistics.median(r[n] for r in res[m]) for n in res[m][0]} for m in res}
         rows.append((k, gib, med))
+        json.dump(raw, open(a.out, "w"), indent=1)  # after each scenario: a cut-off run keeps its data
     shutil.rmtree(IMG, ignore_errors=True)
-    json.dump(raw, open(a.out, "w"), indent=1)
     print("\n| processes x GiB | method | GPU checkpoint (lock+ckpt) | criu dump | criu restore | GPU restore (+unlock) | total |")
     print("|---|---|---|---|---|---|---|")
     for k, gib, med in rows:
-        for m in ("plugin-like", "gpucr"):
+        for m in METHODS:
             d = med[m]
             print(f"| {k} x {gib:g} | {m} | {d['gpu checkpoint']:.2f} | {d['criu dump']:.2f} | {d['criu restore']:.2f} "
                   f"| {d['gpu restore']:.2f} | {d['total']:.2f} |")
-        p, g = med["plugin-like"], med["gpucr"]
-        print(f"| {k} x {gib:g} | ratio plugin-like/gpucr | {p['gpu checkpoint'] / g['gpu checkpoint']:.2f}x | | | "
-              f"{p['gpu restore'] / g['gpu restore']:.2f}x | {p['total'] / g['total']:.3f}x |")
+        p = med["plugin-like"]
+        for m in ("gpucr", "gpucr -v4"):
+            g = med[m]
+            print(f"| {k} x {gib:g} | ratio plugin-like/{m} | {p['gpu checkpoint'] / g['gpu checkpoint']:.2f}x | "
+                  f"{p['criu dump'] / g['criu dump']:.2f}x | {p['criu restore'] / g['criu restore']:.2f}x | "
+                  f"{p['gpu restore'] / g['gpu restore']:.2f}x | {p['total'] / g['total']:.3f}x |")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ static int run_checkpoint(CheckpointCommand& cmd) {
     print_json(doc);
     return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
   }
-  for (const auto& line : r.cuda_report) std::fprintf(r.status ? stdout : stderr, "  CUDA %s\n", line.c_str());
+  print_cuda_report(r.cuda_report, r.status.ok());
   if (!r.status) return print_error(r.status.error());
   std::printf("checkpointed pid %d (%d processes) into %s: %s%s\n", cmd.core.pid, r.manifest.processes_size(),
               r.image_dir.c_str(), format_bytes(r.image_bytes).c_str(),
@@ -36,10 +36,15 @@ static int run_checkpoint(CheckpointCommand& cmd) {
   return 0;
 }
 
-void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags) {
+void add_criu_common_options(CLI::App& sub, criu::CommonFlags& flags) {
   sub.add_option("--manage-cgroups-mode", flags.manage_cgroups_mode,
                  "How criu dumps/restores the tree's cgroups (criu --manage-cgroups=MODE; criu's default: soft)")
       ->check(CLI::IsMember({"none", "props", "soft", "full", "strict", "ignore"}));
+  sub.add_option("--criu-log-level", flags.log_level,
+                 "criu's log verbosity, 0-4 (criu -vN; process trees): 2 logs errors and warnings, 4 adds debug "
+                 "lines for a post-mortem and costs time on large images")
+      ->check(CLI::Range(0, 4))
+      ->capture_default_str();
 }
 
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
@@ -63,7 +68,7 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   sub->add_option("--freeze-cgroup", o.freeze_cgroup,
                   "Cgroup directory criu freezes to seize the tree (criu --freeze-cgroup; added by gpucr when "
                   "the tree's cgroup is frozen, dropped when the tree had to be thawed for GPU work)");
-  add_manage_cgroups_option(*sub, o.criu_flags);
+  add_criu_common_options(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   add_plugins_dir_option(sub, o.amd);
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");

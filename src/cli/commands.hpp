@@ -79,8 +79,9 @@ std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action);
 // Hidden helpers gpucr runs itself: __cuda-call, __guardian.
 void add_internal(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
-// --manage-cgroups-mode (checkpoint and restore).
-void add_manage_cgroups_option(CLI::App& sub, criu::CommonFlags& flags);
+// --manage-cgroups-mode and --criu-log-level (checkpoint and restore of process trees; a
+// container's runtime runs criu with its own settings).
+void add_criu_common_options(CLI::App& sub, criu::CommonFlags& flags);
 void add_hook(CLI::App& app, Action& action);        // cli/hook.cpp
 void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install and uninstall
 

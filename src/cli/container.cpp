@@ -82,7 +82,7 @@ int run_container_checkpoint(const CheckpointCommand& cmd) {
     print_json(doc);
     return r.status.ok() ? 0 : static_cast<int>(r.status.error().exit);
   }
-  for (const auto& line : r.cuda_report) std::fprintf(r.status ? stdout : stderr, "  CUDA %s\n", line.c_str());
+  print_cuda_report(r.cuda_report, r.status.ok());
   if (!r.status) return print_error(r.status.error());
   std::printf("checkpointed container %s (%d processes) into %s: %s%s\n", o.args.id.c_str(),
               r.manifest.processes_size(), r.image_dir.c_str(), format_bytes(r.image_bytes).c_str(),
@@ -120,15 +120,8 @@ int run_container_restore(RestoreCommand& cmd) {
     for (const auto& p : r.processes) {
       std::printf("  %-16s pid %d in the container: host pid %d -> %d\n", p.comm.c_str(), p.nspid, p.old_pid, p.new_pid);
     }
-    for (const auto& line : r.cuda_report) std::printf("  CUDA %s\n", line.c_str());
-    std::fputs(phase_table(r.phases).c_str(), stdout);
   }
-  if (!r.status) {
-    if (!cmd.json) {
-      for (const auto& line : r.cuda_report) std::fprintf(stderr, "  CUDA %s\n", line.c_str());
-    }
-    return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
-  }
+  if (auto code = finish_report(r.status, r.cuda_report, r.phases, cmd.json)) return *code;
   std::fflush(stdout);
   if (!r.running) return 0;
   // Foreground: the runtime is the container's parent; gpucr exits with its status.

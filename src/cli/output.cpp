@@ -127,6 +127,18 @@ nlohmann::json error_json(const Error& e) {
   return {{"message", e.what}, {"hint", e.hint}, {"details", e.details}, {"exit_code", static_cast<int>(e.exit)}};
 }
 
+void print_cuda_report(const std::vector<std::string>& lines, bool ok) {
+  for (const auto& line : lines) std::fprintf(ok ? stdout : stderr, "  CUDA %s\n", line.c_str());
+}
+
+std::optional<int> finish_report(const Status& status, const std::vector<std::string>& cuda_report,
+                                 const std::vector<PhaseTiming>& phases, bool json) {
+  if (!json) print_cuda_report(cuda_report, status.ok());
+  if (!status) return json ? static_cast<int>(status.error().exit) : print_error(status.error());
+  if (!json) std::fputs(phase_table(phases).c_str(), stdout);
+  return std::nullopt;
+}
+
 void print_json(const nlohmann::json& doc) { std::cout << doc.dump(2) << std::endl; }
 
 }  // namespace gpucr::cli

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace gpucr::cli {
 
@@ -21,6 +24,15 @@ std::unique_ptr<Progress> make_progress();
 std::string phase_table(const std::vector<PhaseTiming>& phases);
 nlohmann::json phases_json(const std::vector<PhaseTiming>& phases);
 nlohmann::json error_json(const Error& e);
+
+// "  CUDA ..." lines of a report: on stdout after success, on stderr before a failure's error.
+void print_cuda_report(const std::vector<std::string>& lines, bool ok);
+
+// The end of a restore's report, after its first lines: without --json the CUDA lines and the
+// phase table, or the CUDA lines and the error. Returns the exit code on failure, nothing on
+// success (the caller goes on: waits for the restored tree in the foreground).
+std::optional<int> finish_report(const Status& status, const std::vector<std::string>& cuda_report,
+                                 const std::vector<PhaseTiming>& phases, bool json);
 
 // Prints `doc` on stdout, indented.
 void print_json(const nlohmann::json& doc);

@@ -30,15 +30,8 @@ static int run_restore(RestoreCommand& cmd) {
     std::printf("restored %s: root pid %d%s\n", cmd.core.image_dir.c_str(), r.root_pid,
                 r.refrozen ? " (frozen again, as at checkpoint)" : "");
     if (r.plugins) std::printf("plugins field: %s\n", r.plugins->meaning().c_str());
-    for (const auto& line : r.cuda_report) std::printf("  CUDA %s\n", line.c_str());
-    std::fputs(phase_table(r.phases).c_str(), stdout);
   }
-  if (!r.status) {
-    if (!cmd.json) {
-      for (const auto& line : r.cuda_report) std::fprintf(stderr, "  CUDA %s\n", line.c_str());
-    }
-    return cmd.json ? static_cast<int>(r.status.error().exit) : print_error(r.status.error());
-  }
+  if (auto code = finish_report(r.status, r.cuda_report, r.phases, cmd.json)) return *code;
   std::fflush(stdout);
   if (cmd.detach) return 0;
   return wait_for_tree(r.root_pid).shell_code();
@@ -66,7 +59,7 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   add_cuda_flags(sub, cmd->cuda, o.cuda, /*lock=*/false);
   sub->add_flag("--restore-frozen", o.restore_frozen,
                 "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
-  add_manage_cgroups_option(*sub, o.criu_flags);
+  add_criu_common_options(*sub, o.criu_flags);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   add_plugins_dir_option(sub, o.amd);
   add_skip_check_option(sub, o.amd);

@@ -49,7 +49,7 @@ class ContainerCheckpointRun {
     phases_.step("gpu checkpoint", [&] { return gpu_.checkpoint(); });
     phases_.step("runtime checkpoint", [&] { return runtime_checkpoint(); });
     // Once the runtime dumped the container the image is finished, whatever else happens.
-    phases_.always("record plugins", [&] { return dumped_ ? criu::record_plugins(image_dir_, gpu_plugins()) : Status{}; });
+    phases_.always("record plugins", [&] { return record_plugins(); });
     phases_.always("write manifest", [&] { return dumped_ ? write_manifest_phase() : Status{}; });
     phases_.always("gpu settle", [&] { return gpu_.settle(dumped_, opts_.args.leave_running); });
     // After the GPU settle: no GPU call may reach a paused-again container.
@@ -144,6 +144,16 @@ class ContainerCheckpointRun {
   std::vector<std::string> gpu_plugins() const {
     if (gpu_.cuda().empty()) return {};
     return {criu::kCudaPlugin};
+  }
+
+  Status record_plugins() {
+    if (!dumped_) return {};
+    auto st = criu::record_plugins(image_dir_, gpu_plugins());
+    if (st) return {};
+    return fail(std::move(st).error()
+                    .context("recording the plugins field in the image of container " + id_)
+                    .with_hint(host_.runtime.name() + " checkpoint reported success: check that it wrote a CRIU image into " +
+                               image_dir_.string()));
   }
 
   Status container_gpus() {

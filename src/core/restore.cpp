@@ -211,16 +211,7 @@ ExitStatus wait_for_tree(pid_t root) {
   for (;;) {
     int ws = 0;
     pid_t r = ::waitpid(root, &ws, WNOHANG);
-    if (r == root) {
-      ExitStatus s;
-      if (WIFSIGNALED(ws)) {
-        s.signaled = true;
-        s.signal = WTERMSIG(ws);
-      } else {
-        s.code = WEXITSTATUS(ws);
-      }
-      return s;
-    }
+    if (r == root) return ExitStatus::from_wait_status(ws);
     if (r < 0 && errno != EINTR) {
       // Not our child (should not happen with --restore-sibling): poll until it is gone.
       if (::kill(root, 0) != 0) return ExitStatus{};

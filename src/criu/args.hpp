@@ -19,6 +19,10 @@ struct CommonFlags {
   std::string manage_cgroups_mode;                 // empty: criu's default
   std::optional<std::filesystem::path> plugin_dir; // -L; empty: criu's default
   std::optional<std::filesystem::path> action_script;
+  // criu -vN: 2 (errors and warnings, criu's default; enough for gpucr's error excerpts) is
+  // faster on large images than 4 (debug lines with timestamps, as runc asks for), which keeps
+  // the most for a post-mortem (docs/BENCHMARKS.md, GPU section).
+  int log_level = 2;
 };
 
 struct DumpFlags : CommonFlags {

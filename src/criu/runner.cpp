@@ -9,7 +9,7 @@ std::vector<std::string> error_lines(std::string_view log, size_t max) {
   std::vector<std::string> out;
   for (const auto& raw : split(log, '\n')) {
     std::string_view line = trim(raw);
-    // With -v4 every line starts with "(seconds.micros) ".
+    // At -v4 every line starts with "(seconds.micros) ".
     if (!line.empty() && line.front() == '(') {
       size_t close = line.find(") ");
       if (close != std::string_view::npos) line = trim(line.substr(close + 1));

@@ -22,7 +22,7 @@ std::string ExitStatus::describe() const {
   return "exit code " + std::to_string(code);
 }
 
-static ExitStatus from_wait_status(int ws) {
+ExitStatus ExitStatus::from_wait_status(int ws) {
   ExitStatus s;
   if (WIFSIGNALED(ws)) {
     s.signaled = true;
@@ -228,7 +228,7 @@ std::optional<ExitStatus> Child::wait_until(Clock::time_point deadline) {
     if (r == pid_) {
       pid_ = -1;
       pidfd_.reset();
-      return from_wait_status(ws);
+      return ExitStatus::from_wait_status(ws);
     }
     if (r < 0 && errno != EINTR) {
       pid_ = -1;

@@ -26,6 +26,7 @@ struct ExitStatus {
   // Shell convention: code, or 128 + signal.
   int shell_code() const { return signaled ? 128 + signal : code; }
   std::string describe() const;  // "exit code 3", "killed by signal 9 (Killed)"
+  static ExitStatus from_wait_status(int ws);  // a waitpid() status
 };
 
 struct Command {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
 #   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
-# Scenarios (default: all but remap): single two leave frozen pytorch demo; remap needs two GPUs.
+# Scenarios (default: all but remap): single two leave frozen container pytorch demo; remap needs
+# two GPUs.
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -159,6 +160,18 @@ scenario_frozen() {
   cat "$OUT/frozen.ckpt"
 }
 
+# A runc container with the CUDA workload: paused + --leave-running, then checkpoint and restore
+# through the runtime (tests/gpu/container.py). Needs runc (the bundle carries Debian 12's).
+scenario_container() {
+  command -v runc >/dev/null || { failed container "no runc in PATH (scripts/bundle.sh copies one)"; return; }
+  python3 tests/gpu/container.py --workload "$W/gpu_workload" --images "$IMG" --out "$OUT" --gib 2 >"$OUT/container.out" 2>&1
+  cat "$OUT/container.out"
+  while read -r line; do
+    case "$line" in PASS\ *) pass "${line#PASS }" ;; FAIL\ *) failed container "${line#FAIL }" ;; esac
+  done < <(grep -E '^(PASS|FAIL) ' "$OUT/container.out")
+  grep -qE '^(PASS|FAIL) ' "$OUT/container.out" || failed container "no result: $(tail -3 "$OUT/container.out")"
+}
+
 # Two GPUs: restore onto the other GPU with --device-map (index shorthand, completed to a swap).
 scenario_remap() {
   local n; n=$(nvidia-smi -L | wc -l)
@@ -188,7 +201,7 @@ scenario_remap() {
 build
 gpucr check | tee "$OUT/check.txt"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave frozen pytorch demo)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave frozen container pytorch demo)
 for s in "${scenarios[@]}"; do
   log "== $s"
   "scenario_$s"

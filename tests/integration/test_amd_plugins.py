@@ -127,7 +127,7 @@ def test_cpu_only_tree_runs_criu_with_an_empty_plugin_directory(gpucr, tmp_path)
     env = {"GPUCR_CRIU": str(RECORDER), "CRIU_RECORD": str(record)}
     try:
         r = gpucr("checkpoint", "-t", tree.pid, "-D", tmp_path / "img", "--criu-plugins-dir", STANDINS,
-                  "--json", env=env, check=True)
+                  "--json", "--criu-log-level", "4", env=env, check=True)  # criu logs loaded plugins at -v4
     finally:
         kill_tree(tree.pid)
         tree.reap()
@@ -138,7 +138,7 @@ def test_cpu_only_tree_runs_criu_with_an_empty_plugin_directory(gpucr, tmp_path)
     assert loaded_plugins(tmp_path / "img/dump.log") == []
 
     def run(pidfile):
-        return gpucr("restore", "-D", tmp_path / "img", "-d", "--pid-file", pidfile, env=env)
+        return gpucr("restore", "-D", tmp_path / "img", "-d", "--pid-file", pidfile, "--criu-log-level", "4", env=env)
     restore_and_kill(tmp_path, record, run)
     restore = criu_run(record, "restore")
     assert restore["libdir_entries"] == {} and restore["env"] == {}

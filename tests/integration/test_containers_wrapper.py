@@ -17,7 +17,7 @@ from containers_lib import (GPUCR, RUNC, busybox_rootfs, gpucr_env, run, runc, u
 # A runtime that records each call (argv after argv[0], open fds, cwd) as one JSON line, answers
 # `state` for FAKE_STATE_PID, and makes the image dir for `checkpoint`.
 FAKE_RUNTIME = r'''#!{python}
-import json, os, sys
+import json, os, struct, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_LOG"], "a") as f:
     f.write(json.dumps({{"argv": args, "fds": sorted(int(x) for x in os.listdir("/proc/self/fd")),
@@ -27,7 +27,11 @@ if cmd == "state":
     print(json.dumps({{"ociVersion": "1.0.2", "id": args[-1], "pid": int(os.environ["FAKE_STATE_PID"]),
                       "status": "running", "bundle": os.environ["FAKE_BUNDLE"]}}))
 if cmd == "checkpoint" and "--image-path" in args:
-    os.makedirs(args[args.index("--image-path") + 1], exist_ok=True)
+    img = args[args.index("--image-path") + 1]
+    os.makedirs(img, exist_ok=True)
+    # what criu leaves: inventory.img (magic, one entry: img_version 2), for the plugins field
+    with open(os.path.join(img, "inventory.img"), "wb") as f:
+        f.write(struct.pack("<II", 0x58313116, 2) + bytes([0x08, 0x02]))
 sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 '''
 
@@ -88,6 +92,8 @@ def test_containers_wrapper_passes_every_command_with_identical_argv_and_fds(gpu
     assert w_fd in rec[6]["fds"]
     assert rec[6]["cwd"] == os.getcwd()
     assert (tmp_path / "img/gpucr-manifest").exists()
+    # gpucr recorded the plugins field: present and empty (field 12, length 0), no GPU state
+    assert (tmp_path / "img/inventory.img").read_bytes().endswith(bytes([0x08, 0x02, 0x62, 0x00]))
 
 
 def test_containers_wrapper_exit_status_of_the_runtime_is_kept(gpucr_env, tmp_path):

@@ -125,7 +125,8 @@ def test_frozen_tree_without_gpu_is_checkpointed_without_thawing(gpucr, cgroup, 
     cgroup.freeze()
     before = tree.counter()
     img = tmp_path / "img"
-    r = gpucr("checkpoint", "--pid", tree.pid, "--image-dir", img, "--leave-running", "--json", check=True)
+    r = gpucr("checkpoint", "--pid", tree.pid, "--image-dir", img, "--leave-running", "--json",
+              "--criu-log-level", "4", check=True)  # criu's freezer line is a debug line
     assert json.loads(r.stdout)["freezer"]["original_state"] == "FROZEN"
     assert cgroup.state_files() == cgroup.expected_files("FROZEN")
     time.sleep(0.3)
@@ -151,7 +152,7 @@ def test_frozen_tree_dumped_and_killed_leaves_the_cgroup_frozen(gpucr, cgroup, t
 def test_thawed_tree_with_freeze_cgroup_flag_ends_thawed(gpucr, cgroup, tree, tmp_path):
     img = tmp_path / "img"
     gpucr("checkpoint", "--pid", tree.pid, "--image-dir", img, "--leave-running",
-          "--freeze-cgroup", cgroup.dir, "--manage-cgroups-mode", "soft", check=True)
+          "--freeze-cgroup", cgroup.dir, "--manage-cgroups-mode", "soft", "--criu-log-level", "4", check=True)
     log = (img / "dump.log").read_text()
     assert f"Detected cgroup V{cgroup.version[1]} freezer" in log
     assert cgroup.state_files() == cgroup.expected_files("THAWED")

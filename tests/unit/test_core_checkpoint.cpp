@@ -78,7 +78,7 @@ TEST_F(CheckpointTest, SuccessRunsCriuDumpWithTheArgvAndWritesTheManifest) {
   ASSERT_GE(inv.args.size(), 10u);
   EXPECT_THAT(std::vector<std::string>(inv.args.begin(), inv.args.begin() + 10),
               ElementsAre("dump", "--tree", "4100", "--images-dir", opts.image_dir.string(), "--work-dir",
-                          opts.image_dir.string(), "--log-file", "dump.log", "-v4"));
+                          opts.image_dir.string(), "--log-file", "dump.log", "-v2"));
   EXPECT_THAT(inv.args, Contains("--libdir"));  // a private plugin directory (empty for this tree)
   EXPECT_THAT(inv.args, Not(Contains("--action-script")));  // no GPU process: no post-dump hook
   EXPECT_EQ(inv.log, opts.image_dir / "dump.log");

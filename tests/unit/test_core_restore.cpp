@@ -72,7 +72,7 @@ TEST_F(RestoreTest, RunsCriuRestoreWithTheDumpFlagsOredIn) {
   ASSERT_GE(inv.args.size(), 12u);
   EXPECT_THAT(std::vector<std::string>(inv.args.begin(), inv.args.begin() + 12),
               ElementsAre("restore", "--images-dir", images.string(), "--work-dir", images.string(), "--log-file",
-                          "restore.log", "-v4", "--restore-detached", "--restore-sibling", "--pidfile",
+                          "restore.log", "-v2", "--restore-detached", "--restore-sibling", "--pidfile",
                           (images / "restore.pid").string()));
   for (const char* flag : {"--tcp-established", "--shell-job", "--file-locks"}) EXPECT_THAT(inv.args, Contains(flag));
   EXPECT_THAT(inv.args, Not(Contains("--ext-unix-sk")));

@@ -14,7 +14,18 @@ TEST(CriuArgs, MinimalDump) {
   f.image_dir = "/img";
   f.work_dir = "/work";
   EXPECT_THAT(criu::dump_args(f), ElementsAre("dump", "--tree", "1234", "--images-dir", "/img", "--work-dir", "/work",
-                                              "--log-file", "dump.log", "-v4"));
+                                              "--log-file", "dump.log", "-v2"));
+}
+
+TEST(CriuArgs, LogLevelGoesToBothCommands) {
+  criu::DumpFlags d;
+  d.pid = 1;
+  d.log_level = 4;
+  criu::RestoreFlags r;
+  r.log_level = 0;
+  EXPECT_THAT(criu::dump_args(d), ::testing::Contains("-v4"));
+  EXPECT_THAT(criu::dump_args(d), ::testing::Not(::testing::Contains("-v2")));
+  EXPECT_THAT(criu::restore_args(r), ::testing::Contains("-v0"));
 }
 
 TEST(CriuArgs, DumpWithEveryFlag) {
@@ -31,7 +42,7 @@ TEST(CriuArgs, DumpWithEveryFlag) {
   f.action_script = "/hook.sh";
   EXPECT_THAT(criu::dump_args(f),
               ElementsAreArray({"dump", "--tree", "7", "--images-dir", "/i", "--work-dir", "/w", "--log-file",
-                                "dump.log", "-v4", "--leave-running", "--timeout", "30", "--freeze-cgroup",
+                                "dump.log", "-v2", "--leave-running", "--timeout", "30", "--freeze-cgroup",
                                 "/sys/fs/cgroup/freezer/x", "--tcp-established", "--shell-job", "--ext-unix-sk",
                                 "--file-locks", "--manage-cgroups=ignore", "--libdir", "/empty", "--action-script",
                                 "/hook.sh"}));
@@ -42,7 +53,7 @@ TEST(CriuArgs, DefaultRestoreIsDetachedSibling) {
   f.image_dir = "/img";
   f.work_dir = "/img";
   EXPECT_THAT(criu::restore_args(f), ElementsAre("restore", "--images-dir", "/img", "--work-dir", "/img", "--log-file",
-                                                 "restore.log", "-v4", "--restore-detached", "--restore-sibling"));
+                                                 "restore.log", "-v2", "--restore-detached", "--restore-sibling"));
 }
 
 TEST(CriuArgs, RestoreWithPidfileAndFlags) {
@@ -55,6 +66,6 @@ TEST(CriuArgs, RestoreWithPidfileAndFlags) {
   f.shell_job = true;
   f.file_locks = true;
   EXPECT_THAT(criu::restore_args(f), ElementsAre("restore", "--images-dir", "/i", "--work-dir", "/w", "--log-file",
-                                                 "restore.log", "-v4", "--pidfile", "/w/restore.pid", "--shell-job",
+                                                 "restore.log", "-v2", "--pidfile", "/w/restore.pid", "--shell-job",
                                                  "--file-locks"));
 }

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
     o.pid = static_cast<pid_t>(std::atoi(a.opt["--pid"].c_str()));
     o.image_dir = a.opt["--image-dir"];
     o.amd = amd_opts;
+    o.criu_flags.log_level = 4;  // the tests read which plugins criu loaded from its debug lines
     auto r = checkpoint(o, host);
     std::printf("criu_plugins=%s\n", join(r.criu_plugins, ",").c_str());
     return report(r.status);
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     o.image_dir = a.opt["--image-dir"];
     o.pid_file = a.opt["--pid-file"];
     o.amd = amd_opts;
+    o.criu_flags.log_level = 4;
     return report(restore(o, host).status);
   }
   std::fprintf(stderr, "usage: amd_fake_host checkpoint|restore ...\n");
