@@ -177,6 +177,11 @@ CheckReport run_checks(const CheckEnv& env) {
   r.items.push_back(check_nvidia_driver(env));
   r.items.push_back(check_cuda_api());
   r.items.push_back(check_program("cuda-checkpoint", "optional: the driver API is used when libcuda exports it"));
+  // Seen on the GPU machine: a runc container with its own network namespace failed to dump
+  // with "execvp("iptables-restore", ...) failed" (criu locks the namespace's network with it).
+  r.items.push_back(check_program("iptables-restore",
+                                  "install iptables: criu runs it to checkpoint a tree with its own network "
+                                  "namespace (most containers)"));
   for (auto& item : amd_check_items(env)) r.items.push_back(std::move(item));
   return r;
 }

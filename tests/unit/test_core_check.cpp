@@ -114,3 +114,19 @@ TEST(CoreCheck, OverallIsTheWorstItem) {
   EXPECT_EQ(r.overall(), Verdict::fail);
   EXPECT_STREQ(to_string(Verdict::warn), "warn");
 }
+
+TEST(CoreCheck, IptablesRestoreIsLookedUpInPath) {
+  FakeHost h;
+  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  fs::create_directories(h.dir / "bin");
+  ::setenv("PATH", (h.dir / "bin").c_str(), 1);
+  auto missing = run_checks(h.env);
+  put_file(h.dir / "bin" / "iptables-restore", "#!/bin/sh\n");
+  fs::permissions(h.dir / "bin" / "iptables-restore", fs::perms::owner_all);
+  auto found = run_checks(h.env);
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(h.item(missing, "iptables-restore").verdict, Verdict::warn);
+  EXPECT_THAT(h.item(missing, "iptables-restore").hint, HasSubstr("install iptables"));
+  EXPECT_EQ(h.item(found, "iptables-restore").verdict, Verdict::ok);
+  EXPECT_EQ(h.item(found, "iptables-restore").detail, (h.dir / "bin" / "iptables-restore").string());
+}
