@@ -17,6 +17,13 @@ from fakecuda import fake_cuda, fakes_built, gpu_uuid  # noqa: F401
 from helpers import pid_alive, read_kv
 
 
+def kill_and_wait(p):
+    """SIGKILL for gpucr (a Popen), once."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 def cuda_container(runc, rootfs, gpucr_env, fake_cuda, tmp_path, apps=2, hooks=None):
     """A running runc container with `apps` fake CUDA processes (app1 with a non-CUDA child) beside
     the counter; gpucr_env reaches the same fake driver. Returns (id, bundle, data dir, state)."""
@@ -183,12 +190,9 @@ def test_containers_cuda_sigkill_of_gpucr_during_runtime_checkpoint_is_finished_
         assert doc["phase"] == "runtime checkpoint" and doc["container"]["id"] == cid, doc
         assert [fake_cuda.state_of(a) for a in apps] == ["checkpointed"] * 2
         assert freezer_state(st["pid"]) == "THAWED", "thawed for the GPU steps"
-        p.kill()
-        p.wait()
+        kill_and_wait(p)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        kill_and_wait(p)
     # The guardian waits for runc; gpucr's post-dump hook makes criu abandon the dump (gpucr is
     # gone), runc leaves the container as it was, then the guardian restores and unlocks the CUDA
     # processes and pauses the container again.
@@ -255,12 +259,9 @@ def test_containers_cuda_poststop_finishes_what_a_killed_gpucr_and_guardian_left
     try:
         wait_for(lambda: (tmp_path / "criu-started").exists(), timeout=30, what="runc to start criu")
         os.kill(journal_doc(gpucr_env)["guardian"]["pid"], signal.SIGKILL)
-        p.kill()
-        p.wait()
+        kill_and_wait(p)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        kill_and_wait(p)
     # Nobody finishes the operation: runc ends (the post-dump hook abandoned the dump) and leaves
     # the CUDA process CHECKPOINTED in a thawed container.
     runtime_pid = journal_doc(gpucr_env)["criu"]["pid"]
