@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -106,10 +107,12 @@ std::unique_ptr<Progress> make_progress() {
 }
 
 std::string phase_table(const std::vector<PhaseTiming>& phases) {
+  size_t width = 22;  // the names and their durations line up, two spaces apart at least
+  for (const auto& p : phases) width = std::max(width, p.name.size() + 2);
   std::string out;
   for (const auto& p : phases) {
     std::string name = p.name;
-    if (name.size() < 22) name.append(22 - name.size(), ' ');
+    name.append(width - name.size(), ' ');
     out += "  " + name + format_duration(p.took) + (p.ok ? "" : "  FAILED") + "\n";
   }
   return out;

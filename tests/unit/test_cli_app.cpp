@@ -1,5 +1,6 @@
 // cli/app: the whole command line: exit codes of usage errors, --version, `gpucr version`.
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 #include <gtest/gtest.h>
 
@@ -40,4 +41,14 @@ TEST(CliApp, VersionAndHelpExit0) {
   EXPECT_NE(out.find("gpucr 0."), std::string::npos) << out;
   EXPECT_NE(out.find("--image-path"), std::string::npos) << out;
   EXPECT_NE(out.find("Exit codes"), std::string::npos) << out;
+}
+
+TEST(CliOutput, PhaseTableKeepsLongNamesApartFromTheirDurations) {
+  using std::chrono::milliseconds;
+  std::string t = cli::phase_table({{"criu dump", milliseconds(366), true},
+                                    {"find restored processes", milliseconds(0), true},
+                                    {"gpu restore", milliseconds(12), false}});
+  EXPECT_NE(t.find("  find restored processes  0ms\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("  criu dump                366ms\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("  gpu restore              12ms  FAILED\n"), std::string::npos) << t;
 }
