@@ -1,6 +1,9 @@
 #include "core/criu_hook.hpp"
 
 #include "core/journal.hpp"
+#include "util/log.hpp"
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +34,16 @@ int run_criu_action_hook(const proc::ProcessTable& procs) {
 Result<fs::path> action_script_path(const fs::path& exe) {
   std::error_code ec;
   fs::path self = fs::canonical(exe, ec);
+  if (ec && exe == "/proc/self/exe" && ::access("/proc/self/exe", X_OK) == 0) {
+    // The binary was replaced or removed while gpucr runs (a package upgrade; seen on the GPU
+    // machine when its copy of the tree was refreshed): its path is gone, but the kernel keeps the
+    // running binary reachable as /proc/PID/exe for as long as this gpucr lives, which covers the
+    // dump its hook guards.
+    self = fs::path("/proc") / std::to_string(::getpid()) / "exe";
+    log::warn("gpucr's binary was replaced or removed while running; criu runs the post-dump hook as " +
+              self.string());
+    ec.clear();
+  }
   if (ec) return fail(sys_error("cannot resolve gpucr's binary " + exe.string(), ec.value()));
   for (char c : self.string()) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -2,10 +2,13 @@
 criu: the GPU state is locked, checkpointed, restored and unlocked around criu, in parallel, and
 processes that were not RUNNING keep their state."""
 import json
+import shutil
+import subprocess
 import time
 
 from cudarig import rig  # noqa: F401  (fixture)
 from fakecuda import fakes_built, gpu_uuid  # noqa: F401  (fixture)
+from helpers import GPUCR
 
 OK = 0
 
@@ -135,3 +138,26 @@ def test_leave_running_returns_every_process_to_running_and_the_image_restores(r
     rig.advancing(tree)
     assert not {c[1] for c in rig.fc.calls()} & set(tree.non_cuda)
     rig.assert_clean()
+
+
+def test_gpucr_binary_removed_during_the_checkpoint_still_guards_and_completes_the_dump(rig, tmp_path):
+    """A package upgrade replaces gpucr while it checkpoints: criu's post-dump hook is gpucr, found
+    through /proc/PID/exe once the path is gone (seen on the GPU machine: the checkpoint failed)."""
+    copy = tmp_path / "bin" / "gpucr"
+    copy.parent.mkdir()
+    shutil.copy2(GPUCR, copy)
+    tree = rig.start_tree(cuda=1)
+    rig.fc.set_faults("checkpoint slow 1500")
+    img = rig.img()
+    p = subprocess.Popen([str(copy), "checkpoint", "--pid", str(tree.root), "-D", str(img)], env=rig.env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    rig.wait_phase("gpu checkpoint")
+    copy.unlink()  # while the GPU checkpoint runs, before criu is started with its hook
+    out, err = p.communicate(timeout=90)
+    assert p.returncode == 0, f"{out}\n{err}"
+    assert "criu runs the post-dump hook as /proc/" in err
+    rig.wait_gone(tree)
+    assert ops_of(rig, tree.apps[0]) == ["get_state", "lock", "checkpoint"]
+    rig.gpucr_ok("restore", "-D", img, "-d")
+    assert rig.states(tree) == ["running"]
+    rig.advancing(tree)
