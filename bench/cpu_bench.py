@@ -271,6 +271,27 @@ def startup_costs(a, n=20):
     return out
 
 
+def gpucr_phase_lines(samples, fixed):
+    """gpucr's own phases, and its time outside criu with the fixed costs for scale."""
+    lines = ["", "gpucr's phases (medians):", "", "| gpucr phase | median |", "|---|---|"]
+    for kind in ("gpucr_checkpoint_phases", "gpucr_restore_phases"):
+        names = list(next(s for s in samples if s["tool"] == "gpucr")[kind])
+        for n in names:
+            v = statistics.median(s[kind][n] for s in samples if s["tool"] == "gpucr")
+            lines.append(f"| {kind.split('_')[1]}: {n} | {v * 1000:.1f} ms |")
+    outside = {k: statistics.median(s[k] - s[f"gpucr_{k}_phases"][f"criu {op}"] for s in samples
+                                    if s["tool"] == "gpucr")
+               for k, op in (("checkpoint", "dump"), ("restore", "restore"))}
+    lines += ["", "Time gpucr spends outside criu in the same command (wall clock minus its `criu dump` / "
+              "`criu restore` phase; includes process start, locating criu with `criu --version`, reading "
+              "/proc, the manifest), medians: "
+              f"checkpoint {outside['checkpoint'] * 1000:.1f} ms, restore {outside['restore'] * 1000:.1f} ms; "
+              f"for scale, here `gpucr version` takes {fixed['gpucr version'] * 1000:.1f} ms, `criu --version` "
+              f"{fixed['criu --version'] * 1000:.1f} ms, and a `gpucr restore` that locates criu and stops at once "
+              f"{fixed['gpucr restore, failing at once'] * 1000:.1f} ms."]
+    return lines
+
+
 def report(a, samples, info, fs_type, fixed):
     def ms(x):
         return f"{x * 1000:.0f} ms"
@@ -310,22 +331,7 @@ def report(a, samples, info, fs_type, fixed):
             c, b = med(samples, "criu", key), med(samples, "criu-b", key)
             lines.append(f"| {key} | {spread('criu', key)} | {spread('criu-b', key)} | {ms(b - c)} / "
                          f"{ms(paired_diff(key, 'criu-b'))} | {b / c:.3f} |")
-    lines += ["", "gpucr's phases (medians):", "", "| gpucr phase | median |", "|---|---|"]
-    for kind in ("gpucr_checkpoint_phases", "gpucr_restore_phases"):
-        names = list(next(s for s in samples if s["tool"] == "gpucr")[kind])
-        for n in names:
-            v = statistics.median(s[kind][n] for s in samples if s["tool"] == "gpucr")
-            lines.append(f"| {kind.split('_')[1]}: {n} | {v * 1000:.1f} ms |")
-    outside = {k: statistics.median(s[k] - s[f"gpucr_{k}_phases"][f"criu {op}"] for s in samples
-                                    if s["tool"] == "gpucr")
-               for k, op in (("checkpoint", "dump"), ("restore", "restore"))}
-    lines += ["", "Time gpucr spends outside criu in the same command (wall clock minus its `criu dump` / "
-              "`criu restore` phase; includes process start, locating criu with `criu --version`, reading "
-              "/proc, the manifest), medians: "
-              f"checkpoint {outside['checkpoint'] * 1000:.1f} ms, restore {outside['restore'] * 1000:.1f} ms; "
-              f"for scale, here `gpucr version` takes {fixed['gpucr version'] * 1000:.1f} ms, `criu --version` "
-              f"{fixed['criu --version'] * 1000:.1f} ms, and a `gpucr restore` that locates criu and stops at once "
-              f"{fixed['gpucr restore, failing at once'] * 1000:.1f} ms."]
+    lines += gpucr_phase_lines(samples, fixed)
     if a.quiet_wait:
         idles = [s[k] for s in samples for k in ("idle_before", "idle_before_restore")]
         lines += ["", f"Each timed command started after waiting (up to {a.quiet_wait:.0f} s) for a second with the "

@@ -27,8 +27,7 @@ class ContainerCheckpointRun {
  public:
   ContainerCheckpointRun(const ContainerCheckpointOptions& o, ContainerHost& h)
       : opts_(o), host_(h), id_(o.args.id), phases_(h.host.progress),
-        image_dir_(runtime::effective_image_path(o.args.image_path, o.cwd)),
-        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_),
+        dirs_(container_dirs(o.args.image_path, o.args.work_path, o.cwd)),
         gpu_(o.cuda, h.host) {}
 
   ContainerCheckpointReport run() {
@@ -40,10 +39,10 @@ class ContainerCheckpointRun {
     // CRI-O and containerd pause the container (its freezer cgroup) before they call
     // `<runtime> checkpoint --leave-running`: a frozen process can't be locked (FACTS §2).
     phases_.step("record freezer state", [&] { return gpu_.record_freezer(state_.pid, tree_); });
-    phases_.step("arm recovery", [&] { return gpu_.arm_recovery(journal_container()); });
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery(journal_container(host_, id_)); });
     phases_.step("thaw for GPU", [&] { return thaw_for_gpu(); });
     phases_.step("find CUDA processes", [&] { return gpu_.classify(); });
-    phases_.step("preflight", [&] { return gpu_.preflight(image_dir_, tree_); });
+    phases_.step("preflight", [&] { return gpu_.preflight(dirs_.image, tree_); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
     phases_.step("gpu lock", [&] { return gpu_.lock(); });
     phases_.step("gpu checkpoint", [&] { return gpu_.checkpoint(); });
@@ -89,13 +88,13 @@ class ContainerCheckpointRun {
 
   Status prepare_dirs() {
     if (!opts_.verbatim) {  // gpucr's own command: a fresh, private image directory
-      GPUCR_TRY(make_private_dir(image_dir_, /*must_be_empty=*/true));
-      if (work_dir_ != image_dir_) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
+      GPUCR_TRY(make_private_dir(dirs_.image, /*must_be_empty=*/true));
+      if (dirs_.work != dirs_.image) GPUCR_TRY(make_private_dir(dirs_.work, /*must_be_empty=*/false));
       return {};
     }
     // An engine (the wrapper's case) owns its directories and may have filled them already:
     // made 0700 when missing, as the runtime would, and otherwise left exactly as they are.
-    for (const fs::path& d : {image_dir_, work_dir_}) {
+    for (const fs::path& d : {dirs_.image, dirs_.work}) {
       std::error_code ec;
       if (!fs::exists(d, ec)) GPUCR_TRY(make_private_dir(d, /*must_be_empty=*/false));
     }
@@ -107,11 +106,6 @@ class ContainerCheckpointRun {
     log::info("container " + id_ + ": " + std::to_string(tree_.size()) + " processes");
     gpu_.find_candidates(tree_);
     return {};
-  }
-
-  // Recovery finds the container again through its runtime.
-  JournalContainer journal_container() const {
-    return JournalContainer{id_, host_.runtime.path().string(), host_.runtime.globals()};
   }
 
   Status thaw_for_gpu() {
@@ -148,12 +142,12 @@ class ContainerCheckpointRun {
 
   Status record_plugins() {
     if (!dumped_) return {};
-    auto st = criu::record_plugins(image_dir_, gpu_plugins());
+    auto st = criu::record_plugins(dirs_.image, gpu_plugins());
     if (st) return {};
     return fail(std::move(st).error()
-                    .context("recording the plugins field in the image of container " + id_)
+                    .context("container " + id_)
                     .with_hint(host_.runtime.name() + " checkpoint reported success: check that it wrote a CRIU image into " +
-                               image_dir_.string()));
+                               dirs_.image.string()));
   }
 
   Status container_gpus() {
@@ -164,8 +158,8 @@ class ContainerCheckpointRun {
   std::vector<std::string> runtime_args() const {
     if (opts_.verbatim) return *opts_.verbatim;
     runtime::CheckpointArgs a = opts_.args;
-    a.image_path = image_dir_;
-    a.work_path = work_dir_;
+    a.image_path = dirs_.image;
+    a.work_path = dirs_.work;
     return runtime::checkpoint_argv(a);
   }
 
@@ -185,13 +179,11 @@ class ContainerCheckpointRun {
       }
       return {};
     }
-    Error e(host_.runtime.name() + " checkpoint of container " + id_ + " failed (" + runtime_exit_->describe() + ")");
+    Error e = runtime_failure(host_, "checkpoint", id_, *runtime_exit_, dirs_.work / criu::kDumpLog);
     if (gpu_.dump_abandoned()) {
       e.what = std::string("interrupted by SIG") + sigabbrev_np(signals::cancel_signal()) +
                " during runtime checkpoint: gpucr's post-dump hook abandoned the dump (" + e.what + ")";
     }
-    if (auto log = read_file(work_dir_ / criu::kDumpLog)) e.details = criu::error_lines(*log);
-    e.hint = "the runtime's own messages are above; criu's log: " + (work_dir_ / criu::kDumpLog).string();
     return fail(std::move(e));
   }
 
@@ -230,7 +222,7 @@ class ContainerCheckpointRun {
     c->set_via_wrapper(opts_.verbatim.has_value());
     gpu_.record(manifest_);  // CUDA records and the freezer record
     record_phases(phases_.timings(), manifest_.mutable_phases());
-    return write_manifest(image_dir_, manifest_);
+    return write_manifest(dirs_.image, manifest_);
   }
 
   std::string root_option() const {
@@ -258,9 +250,9 @@ class ContainerCheckpointRun {
     r.status = phases_.result();
     r.phases = phases_.timings();
     r.manifest = manifest_;
-    r.image_dir = image_dir_;
-    r.work_dir = work_dir_;
-    r.image_bytes = dir_size(image_dir_).value_or(0);
+    r.image_dir = dirs_.image;
+    r.work_dir = dirs_.work;
+    r.image_bytes = dir_size(dirs_.image).value_or(0);
     r.runtime_exit = runtime_exit_;
     r.cuda_report = gpu_.cuda().report_lines();
     return r;
@@ -270,8 +262,7 @@ class ContainerCheckpointRun {
   ContainerHost& host_;
   const std::string id_;
   Phases phases_;
-  fs::path image_dir_;
-  fs::path work_dir_;
+  ContainerDirs dirs_;
   runtime::ContainerLock lock_;
   runtime::ContainerState state_;
   runtime::CgroupPaths cgroups_;

@@ -25,19 +25,18 @@ class ContainerRestoreRun {
  public:
   ContainerRestoreRun(const ContainerRestoreOptions& o, ContainerHost& h)
       : opts_(o), host_(h), id_(o.args.id), phases_(h.host.progress),
-        image_dir_(runtime::effective_image_path(o.args.image_path, o.cwd)),
-        work_dir_(o.args.work_path ? runtime::effective_image_path(o.args.work_path, o.cwd) : image_dir_),
+        dirs_(container_dirs(o.args.image_path, o.args.work_path, o.cwd)),
         gpu_(o.cuda, h.host, o.device_map) {}
 
   ContainerRestoreReport run() {
     phases_.step("validate container", [&] { return validate(); });
     phases_.step("lock container", [&] { return lock(); });
     phases_.step("read image", [&] { return read_image(); });
-    phases_.step("check GPU handlers", [&] { return gpu_.check_handlers(inventory_, image_dir_, criu::plugin_dir({})); });
+    phases_.step("check GPU handlers", [&] { return gpu_.check_handlers(inventory_, dirs_.image, criu::plugin_dir({})); });
     phases_.step("plan GPU restore", [&] { return gpu_.plan(manifest_); });
     phases_.step("check gpus", [&] { return check_gpus(); });
-    phases_.step("arm recovery", [&] { return gpu_.arm_recovery("", journal_container()); });
-    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(image_dir_, inventory_); });
+    phases_.step("arm recovery", [&] { return gpu_.arm_recovery("", journal_container(host_, id_)); });
+    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(dirs_.image, inventory_); });
     phases_.step("runtime restore", [&] { return runtime_restore(); });
     if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
     phases_.step("map pids", [&] { return map_pids(); });
@@ -58,8 +57,8 @@ class ContainerRestoreRun {
       return fail(Error("restoring container " + id_ + " needs root privileges", Exit::not_permitted)
                       .with_hint("run gpucr as root"));
     }
-    if (!fs::is_directory(image_dir_)) {
-      return fail(Error("image directory " + image_dir_.string() + " does not exist", Exit::bad_input));
+    if (!fs::is_directory(dirs_.image)) {
+      return fail(Error("image directory " + dirs_.image.string() + " does not exist", Exit::bad_input));
     }
     return {};
   }
@@ -70,14 +69,10 @@ class ContainerRestoreRun {
   }
 
   Status read_image() {
-    manifest_ = GPUCR_TRY(read_manifest(image_dir_));
-    if (!manifest_) log::info("no gpucr manifest in " + image_dir_.string() + ": a plain runtime checkpoint");
-    inventory_ = GPUCR_TRY(criu::read_inventory(image_dir_));
+    manifest_ = GPUCR_TRY(read_manifest(dirs_.image));
+    if (!manifest_) log::info("no gpucr manifest in " + dirs_.image.string() + ": a plain runtime checkpoint");
+    inventory_ = GPUCR_TRY(criu::read_inventory(dirs_.image));
     return {};
-  }
-
-  JournalContainer journal_container() const {
-    return JournalContainer{id_, host_.runtime.path().string(), host_.runtime.globals()};
   }
 
   // The prestart hook makes the same check inside the runtime; doing it here too fails before
@@ -97,20 +92,17 @@ class ContainerRestoreRun {
     if (opts_.verbatim) {
       if (view.empty()) return *opts_.verbatim;
       std::optional<fs::path> work;
-      if (!opts_.args.work_path) work = work_dir_;
+      if (!opts_.args.work_path) work = dirs_.work;
       return runtime::with_image_path(*opts_.verbatim, view, work);
     }
     runtime::RestoreArgs a = opts_.args;
-    a.image_path = view.empty() ? image_dir_ : view;
-    a.work_path = work_dir_;
+    a.image_path = view.empty() ? dirs_.image : view;
+    a.work_path = dirs_.work;
     return runtime::restore_argv(a);
   }
 
   Status runtime_failed(const ExitStatus& st) {
-    Error e(host_.runtime.name() + " restore of container " + id_ + " failed (" + st.describe() + ")");
-    if (auto log = read_file(work_dir_ / criu::kRestoreLog)) e.details = criu::error_lines(*log);
-    e.hint = "the runtime's own messages are above; criu's log: " + (work_dir_ / criu::kRestoreLog).string();
-    return fail(std::move(e));
+    return fail(runtime_failure(host_, "restore", id_, st, dirs_.work / criu::kRestoreLog));
   }
 
   Status runtime_restore() {
@@ -228,8 +220,7 @@ class ContainerRestoreRun {
   ContainerHost& host_;
   const std::string id_;
   Phases phases_;
-  fs::path image_dir_;
-  fs::path work_dir_;
+  ContainerDirs dirs_;
   runtime::ContainerLock lock_;
   std::optional<pb::Manifest> manifest_;
   criu::Inventory inventory_;

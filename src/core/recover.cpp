@@ -107,6 +107,41 @@ Result<std::vector<cuda::GpuPair>> parse_map(const std::string& text) {
   return map;
 }
 
+// Every live CUDA process of the journal back to its target state, in parallel. A driver call
+// the dead gpucr had in flight dies with it (PR_SET_PDEATHSIG) but may land just after the first
+// pass: a second look, a moment later, fixes what moved.
+void return_gpu_state(RecoverDeps& deps, const JournalData& d, std::vector<std::string>& lines,
+                      std::vector<std::string>& failures) {
+  std::vector<const JournalProcess*> live;
+  for (const auto& p : d.processes) {
+    if (p.id.pid > 0 && deps.procs.alive(p.id)) {
+      live.push_back(&p);
+    } else {
+      lines.push_back("pid " + std::to_string(p.id.pid) + ": gone, nothing to do");
+    }
+  }
+  if (live.empty()) return;
+  auto backend = deps.backend(d);
+  auto map = parse_map(d.device_map);
+  if (!backend || !map) {
+    failures.push_back(!backend ? backend.error().what : map.error().what);
+    return;
+  }
+  std::mutex mu;
+  auto pass = [&](const std::string& prefix, bool only_moves) {
+    parallel_for(live.size(), [&](size_t i) {
+      auto r = bring_to_state(**backend, live[i]->id.pid, live[i]->target, *map, live[i]->device_bytes);
+      std::lock_guard lock(mu);
+      if (!r) failures.push_back(r.error().what);
+      else if (!only_moves || r->find("->") != std::string::npos) lines.push_back(prefix + *r);
+    });
+  };
+  pass("", false);
+  if (!failures.empty()) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  pass("second look: ", true);
+}
+
 }  // namespace
 
 RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
@@ -131,39 +166,7 @@ RecoverReport recover(const fs::path& journal, RecoverDeps& deps) {
     if (auto st = deps.freezer(d.freezer, /*thaw=*/true); !st) rep.lines.push_back("thaw failed: " + st.error().what);
   }
   std::vector<std::string> failures;
-  std::mutex mu;
-  std::vector<const JournalProcess*> live;
-  for (const auto& p : d.processes) {
-    if (p.id.pid > 0 && deps.procs.alive(p.id)) {
-      live.push_back(&p);
-    } else {
-      rep.lines.push_back("pid " + std::to_string(p.id.pid) + ": gone, nothing to do");
-    }
-  }
-  if (!live.empty()) {
-    auto backend = deps.backend(d);
-    auto map = parse_map(d.device_map);
-    if (!backend || !map) {
-      failures.push_back(!backend ? backend.error().what : map.error().what);
-    } else {
-      parallel_for(live.size(), [&](size_t i) {
-        auto r = bring_to_state(**backend, live[i]->id.pid, live[i]->target, *map, live[i]->device_bytes);
-        std::lock_guard lock(mu);
-        (r ? rep.lines : failures).push_back(r ? *r : r.error().what);
-      });
-      // A driver call the dead gpucr had in flight dies with it (PR_SET_PDEATHSIG) but may land
-      // just after the pass above: look once more, a moment later, and fix what moved.
-      if (failures.empty()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        parallel_for(live.size(), [&](size_t i) {
-          auto r = bring_to_state(**backend, live[i]->id.pid, live[i]->target, *map, live[i]->device_bytes);
-          std::lock_guard lock(mu);
-          if (!r) failures.push_back(r.error().what);
-          else if (r->find("->") != std::string::npos) rep.lines.push_back("second look: " + *r);
-        });
-      }
-    }
-  }
+  return_gpu_state(deps, d, rep.lines, failures);
   if (frozen_record) {
     if (auto st = deps.freezer(d.freezer, /*thaw=*/false); !st) failures.push_back(st.error().what);
   }

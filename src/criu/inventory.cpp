@@ -132,13 +132,17 @@ Status write_inventory(const fs::path& image_dir, const Inventory& inv) {
 
 Status record_plugins(const fs::path& image_dir, const std::vector<std::string>& names) {
   fs::path p = image_dir / kInventoryFile;
+  auto recording = [](Error e) { return fail(std::move(e).context("recording the plugins field")); };
   auto before = read_file(p);
-  if (!before) return fail(std::move(before).error().with_exit(Exit::bad_input));
-  Inventory inv = GPUCR_TRY(parse_inventory(*before, p.string()));
-  inv.set_plugins(names);
-  std::string after = serialize_inventory(inv);
+  if (!before) return recording(std::move(before).error().with_exit(Exit::bad_input));
+  auto inv = parse_inventory(*before, p.string());
+  if (!inv) return recording(std::move(inv).error());
+  inv->set_plugins(names);
+  std::string after = serialize_inventory(*inv);
   if (after == *before) return {};
-  return write_file_atomic(p, after, 0600);
+  auto st = write_file_atomic(p, after, 0600);
+  if (!st) return recording(std::move(st).error());
+  return {};
 }
 
 }  // namespace gpucr::criu

@@ -120,6 +120,50 @@ UniqueFd open_output(const std::filesystem::path& p) {
   return UniqueFd(::open(p.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
 }
 
+struct Pipe {
+  UniqueFd r, w;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(sys_error("pipe", errno));
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// The descriptors around one child: what it writes to (out_w, err_w), what the parent reads
+// from (captured output), the pipe it reports an exec failure on, and the one it waits on
+// before exec (Command::hold).
+struct ChildFds {
+  UniqueFd out_w, err_w, out_r, err_r;
+  Pipe report;
+  Pipe hold;
+};
+
+Result<ChildFds> child_fds(const Command& cmd, bool capture) {
+  ChildFds f;
+  if (capture) {
+    Pipe out = GPUCR_TRY(make_pipe());
+    Pipe err = GPUCR_TRY(make_pipe());
+    f.out_r = std::move(out.r);
+    f.out_w = std::move(out.w);
+    f.err_r = std::move(err.r);
+    f.err_w = std::move(err.w);
+  }
+  if (!cmd.stdout_file.empty()) {
+    f.out_w = open_output(cmd.stdout_file);
+    if (!f.out_w) return fail(sys_error("cannot open " + cmd.stdout_file.string(), errno));
+  }
+  if (cmd.stderr_file == "=stdout") {
+    f.err_w.reset(::fcntl(f.out_w ? f.out_w.get() : 1, F_DUPFD_CLOEXEC, 3));
+  } else if (!cmd.stderr_file.empty()) {
+    f.err_w = open_output(cmd.stderr_file);
+    if (!f.err_w) return fail(sys_error("cannot open " + cmd.stderr_file.string(), errno));
+  }
+  f.report = GPUCR_TRY(make_pipe());
+  if (cmd.hold) f.hold = GPUCR_TRY(make_pipe());
+  return f;
+}
+
 }  // namespace
 
 Result<Child> spawn(const Command& cmd, bool capture) {
@@ -133,54 +177,24 @@ Result<Child> spawn(const Command& cmd, bool capture) {
   std::vector<std::string> env = child_environment(cmd);
   std::vector<char*> argv = c_array(args);
   std::vector<char*> envp = c_array(env);
-
-  UniqueFd out_w, err_w, out_r, err_r;
-  if (capture) {
-    int p1[2], p2[2];
-    if (::pipe2(p1, O_CLOEXEC) != 0) return fail(sys_error("pipe", errno));
-    out_r.reset(p1[0]);
-    out_w.reset(p1[1]);
-    if (::pipe2(p2, O_CLOEXEC) != 0) return fail(sys_error("pipe", errno));
-    err_r.reset(p2[0]);
-    err_w.reset(p2[1]);
-  }
-  if (!cmd.stdout_file.empty()) {
-    out_w = open_output(cmd.stdout_file);
-    if (!out_w) return fail(sys_error("cannot open " + cmd.stdout_file.string(), errno));
-  }
-  if (cmd.stderr_file == "=stdout") {
-    err_w.reset(out_w ? ::fcntl(out_w.get(), F_DUPFD_CLOEXEC, 3) : ::fcntl(1, F_DUPFD_CLOEXEC, 3));
-  } else if (!cmd.stderr_file.empty()) {
-    err_w = open_output(cmd.stderr_file);
-    if (!err_w) return fail(sys_error("cannot open " + cmd.stderr_file.string(), errno));
-  }
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return fail(sys_error("pipe", errno));
-  UniqueFd report_r(report[0]), report_w(report[1]);
-  UniqueFd hold_r, hold_w;
-  if (cmd.hold) {
-    int h[2];
-    if (::pipe2(h, O_CLOEXEC) != 0) return fail(sys_error("pipe", errno));
-    hold_r.reset(h[0]);
-    hold_w.reset(h[1]);
-  }
+  ChildFds f = GPUCR_TRY(child_fds(cmd, capture));
 
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail(sys_error("cannot fork to run " + cmd.argv[0], errno));
   if (pid == 0) {
-    child_exec(cmd, prog_s.c_str(), argv.data(), envp.data(), out_w.get(), err_w.get(), hold_r.get(),
-               report_w.get(), parent);
+    child_exec(cmd, prog_s.c_str(), argv.data(), envp.data(), f.out_w.get(), f.err_w.get(), f.hold.r.get(),
+               f.report.w.get(), parent);
   }
-  report_w.reset();
-  hold_r.reset();
+  f.report.w.reset();
+  f.hold.r.reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  Child child(pid, std::move(pidfd), std::move(hold_w), std::move(out_r), std::move(err_r));
+  Child child(pid, std::move(pidfd), std::move(f.hold.w), std::move(f.out_r), std::move(f.err_r));
   if (!cmd.hold) {
     int err = 0;
     ssize_t n;
     do {
-      n = ::read(report_r.get(), &err, sizeof err);
+      n = ::read(f.report.r.get(), &err, sizeof err);
     } while (n < 0 && errno == EINTR);
     if (n == sizeof err) {
       child.wait();

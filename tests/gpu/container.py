@@ -109,82 +109,101 @@ def cuda_state(pid):
     return json.loads(r.stdout).get("state") if r.returncode == 0 and r.stdout.strip() else None
 
 
+class Container:
+    """The runc container of the scenario, on a private runc root under /tmp/gpucr-gpu-ctr."""
+
+    def __init__(self, a):
+        self.a = a
+        base = "/tmp/gpucr-gpu-ctr"
+        self.root, self.bundle, self.work = base + "/runc-root", base + "/bundle", base + "/work"
+        shutil.rmtree(base, ignore_errors=True)
+        for d in (self.root, self.bundle, self.work):
+            os.makedirs(d)
+        self.st = os.path.join(self.work, "ctr.status")
+        self.gpucr_rt = ["--runtime", "runc", "--root", self.root]
+
+    def runc(self, *args):
+        subprocess.run(["runc", "--root", self.root, *args], check=True)
+
+    def start(self):
+        devs = make_bundle(self.bundle, self.work, self.a.workload, self.a.gib)
+        # stdio /dev/null, as the CI tests do: criu can't dump an fd on a host file outside the
+        # container's mounts (seen: "Can't lookup mount=27 for fd=1 path=/root/out/ctr.runc.log").
+        log = os.path.join(self.a.out, "ctr.runc.log")
+        subprocess.run(["runc", "--root", self.root, "--log", log, "run", "-d", "--bundle", self.bundle, NAME],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=True, timeout=60)
+        if not wait_counter(self.st, 5, 90):
+            raise RuntimeError(f"workload in the container did not start: {kv(self.st)}; runc log {log}")
+        self.pid = runc_state(self.root)["pid"]
+        print(f"container {NAME}: init pid {self.pid} (the CUDA workload), devices {' '.join(devs)}")
+
+    def checkpoint(self, log_name, *extra):
+        shutil.rmtree(self.a.images, ignore_errors=True)
+        print(run(["gpucr", "checkpoint", *self.gpucr_rt, "--image-dir", self.a.images, *extra, NAME],
+                  self.a.out, log_name))
+
+    def paused_leave_running(self):
+        """1. paused (as CRI-O/containerd do), --leave-running: paused again, CUDA RUNNING."""
+        self.runc("pause", NAME)
+        before = counter(self.st)
+        self.checkpoint("ctr.pause.ckpt", "--leave-running")
+        # gpucr thaws the container for the GPU steps (the counter moves on meanwhile), then
+        # pauses it again: from then on the counter stands still.
+        status_after = runc_state(self.root)["status"]
+        at_end = counter(self.st)
+        time.sleep(1)
+        still = counter(self.st)
+        self.runc("resume", NAME)
+        state = cuda_state(self.pid)
+        counts = wait_counter(self.st, still + 3, 30)
+        ok = status_after == "paused" and still == at_end and state == "running" and counts \
+            and kv(self.st).get("corrupt") == "0"
+        return (("PASS" if ok else "FAIL") +
+                f" container paused + --leave-running: runc status after '{status_after}', counter "
+                f"{before} before, {at_end} -> {still} over 1 s after the checkpoint, CUDA state after resume "
+                f"{state}, counting on: {counts}")
+
+    def checkpoint_restore(self):
+        """2. checkpoint (the container ends), restore from the image: counting on, 0 corrupt."""
+        self.checkpoint("ctr.ckpt")
+        dumped = counter(self.st)
+        gone = runc_state(self.root) is None
+        print(run(["gpucr", "restore", *self.gpucr_rt, "--image-dir", self.a.images, "--bundle", self.bundle,
+                   "--detach", NAME], self.a.out, "ctr.rst"))
+        s = runc_state(self.root)
+        rpid = s["pid"] if s else 0
+        counts = wait_counter(self.st, dumped + 5, 60)
+        state = cuda_state(rpid) if rpid else None
+        final = kv(self.st)
+        ok = gone and s and s["status"] == "running" and counts and final.get("corrupt") == "0" and state == "running"
+        return (("PASS" if ok else "FAIL") +
+                f" container checkpoint/restore {self.a.gib}GiB: container gone after checkpoint: {gone}, "
+                f"restored init pid {rpid} ({s['status'] if s else 'no container'}), counter {dumped} -> "
+                f"{final.get('counter')}, corrupt {final.get('corrupt')} of {final.get('bytes')} bytes, "
+                f"CUDA state {state}")
+
+    def remove(self):
+        subprocess.run(["runc", "--root", self.root, "delete", "--force", NAME], capture_output=True)
+        shutil.rmtree(self.a.images, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workload", required=True)
     ap.add_argument("--images", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--gib", type=int, default=2)
-    a = ap.parse_args()
-    base = "/tmp/gpucr-gpu-ctr"
-    root, bundle, work = base + "/runc-root", base + "/bundle", base + "/work"
-    shutil.rmtree(base, ignore_errors=True)
-    for d in (root, bundle, work):
-        os.makedirs(d)
-    st = os.path.join(work, "ctr.status")
-    gpucr_rt = ["--runtime", "runc", "--root", root]
+    c = Container(ap.parse_args())
     results = []
     try:
-        devs = make_bundle(bundle, work, a.workload, a.gib)
-        # stdio /dev/null, as the CI tests do: criu can't dump an fd on a host file outside the
-        # container's mounts (seen: "Can't lookup mount=27 for fd=1 path=/root/out/ctr.runc.log").
-        subprocess.run(["runc", "--root", root, "--log", os.path.join(a.out, "ctr.runc.log"), "run", "-d",
-                        "--bundle", bundle, NAME], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True, timeout=60)
-        if not wait_counter(st, 5, 90):
-            raise RuntimeError(f"workload in the container did not start: {kv(st)}; "
-                               f"runc log {os.path.join(a.out, 'ctr.runc.log')}")
-        pid = runc_state(root)["pid"]
-        print(f"container {NAME}: init pid {pid} (the CUDA workload), devices {' '.join(devs)}")
-
-        # 1. paused container, --leave-running
-        subprocess.run(["runc", "--root", root, "pause", NAME], check=True)
-        before = counter(st)
-        shutil.rmtree(a.images, ignore_errors=True)
-        out1 = run(["gpucr", "checkpoint", *gpucr_rt, "--image-dir", a.images, "--leave-running", NAME],
-                   a.out, "ctr.pause.ckpt")
-        print(out1)
-        # gpucr thaws the container for the GPU steps (the counter moves on meanwhile), then
-        # pauses it again: from then on the counter stands still.
-        status_after = runc_state(root)["status"]
-        at_end = counter(st)
-        time.sleep(1)
-        still = counter(st)
-        subprocess.run(["runc", "--root", root, "resume", NAME], check=True)
-        state = cuda_state(pid)
-        counts = wait_counter(st, still + 3, 30)
-        ok = status_after == "paused" and still == at_end and state == "running" and counts \
-            and kv(st).get("corrupt") == "0"
-        results.append(("PASS" if ok else "FAIL") +
-                       f" container paused + --leave-running: runc status after '{status_after}', counter "
-                       f"{before} before, {at_end} -> {still} over 1 s after the checkpoint, CUDA state after resume "
-                       f"{state}, counting on: {counts}")
-
-        # 2. checkpoint (the container ends), restore from the image
-        shutil.rmtree(a.images, ignore_errors=True)
-        out2 = run(["gpucr", "checkpoint", *gpucr_rt, "--image-dir", a.images, NAME], a.out, "ctr.ckpt")
-        print(out2)
-        dumped = counter(st)
-        gone = runc_state(root) is None
-        out3 = run(["gpucr", "restore", *gpucr_rt, "--image-dir", a.images, "--bundle", bundle, "--detach", NAME],
-                   a.out, "ctr.rst")
-        print(out3)
-        s = runc_state(root)
-        rpid = s["pid"] if s else 0
-        counts = wait_counter(st, dumped + 5, 60)
-        state = cuda_state(rpid) if rpid else None
-        final = kv(st)
-        ok = gone and s and s["status"] == "running" and counts and final.get("corrupt") == "0" and state == "running"
-        results.append(("PASS" if ok else "FAIL") +
-                       f" container checkpoint/restore {a.gib}GiB: container gone after checkpoint: {gone}, "
-                       f"restored init pid {rpid} ({s['status'] if s else 'no container'}), counter {dumped} -> "
-                       f"{final.get('counter')}, corrupt {final.get('corrupt')} of {final.get('bytes')} bytes, "
-                       f"CUDA state {state}")
+        c.start()
+        results.append(c.paused_leave_running())
+        results.append(c.checkpoint_restore())
     except Exception as e:  # report, clean up, fail
         results.append(f"FAIL container: {e}")
     finally:
-        subprocess.run(["runc", "--root", root, "delete", "--force", NAME], capture_output=True)
-        shutil.rmtree(a.images, ignore_errors=True)
+        c.remove()
     for r in results:
         print(r)
     return 0 if results and all(r.startswith("PASS") for r in results) else 1
