@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start 2: installs what is missing, then runs the whole test suite:
-#   1. warning-clean build (-Wall -Wextra -Werror) and the unit tests;
+#   1. warning-clean build (-Wall -Wextra -Werror), the layering check (scripts/check-layering.py:
+#      no include crosses the layers ARCHITECTURE.md states) and the unit tests, as root and
+#      again as an unprivileged user;
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the integration tests (pytest) against the real binary, with real criu, runc, podman,
 #      containerd and cgroups. They need root. With GPUCR_REQUIRE_ALL=1 (set by .ci/run) a test
@@ -11,9 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
-echo "== build (-Werror) and unit tests"
+echo "== build (-Werror), layering check and unit tests"
 scripts/build.sh
+/usr/bin/python3 scripts/check-layering.py
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+
+echo "== unit tests as an unprivileged user"
+scripts/unit-unprivileged.sh build
 
 echo "== unit tests under ASan + UBSan"
 BUILD_DIR=build-asan BUILD_TYPE=Debug NINJA_TARGETS=gpucr_unit_tests scripts/build.sh -DGPUCR_SANITIZE=ON

@@ -4,8 +4,8 @@
 
 namespace gpucr::cli {
 
-void add_plugins_dir_option(CLI::App* sub, AmdOptions& o) {
-  sub->add_option("--criu-plugins-dir", o.criu_plugins_dir,
+void add_plugins_dir_option(CLI::App* sub, std::optional<fs::path>& dir) {
+  sub->add_option("--criu-plugins-dir", dir,
                   "Directory holding CRIU's plugins (amdgpu_plugin.so); default: $CRIU_LIBS_DIR, criu's own "
                   "plugin directory, /usr/lib/criu and the usual multiarch paths");
 }

@@ -7,8 +7,8 @@
 
 namespace gpucr::cli {
 
-// --criu-plugins-dir DIR
-void add_plugins_dir_option(CLI::App* sub, AmdOptions& o);
+// --criu-plugins-dir DIR (CriuOptions::plugins_dir)
+void add_plugins_dir_option(CLI::App* sub, std::optional<fs::path>& dir);
 // --amd-skip-check LIST (repeatable; names in gpu/amd/checks.hpp)
 void add_skip_check_option(CLI::App* sub, AmdOptions& o);
 // --amd-max-buffer SIZE

@@ -1,11 +1,14 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
-#include "core/criu_hook.hpp"
+#include "common/self_exec.hpp"
+#include "proc/privileges.hpp"
+#include "recovery/action_hook.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 #include "version.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 namespace gpucr::cli {
@@ -59,9 +62,18 @@ void add_all_commands(CLI::App& app, Action& action) {
 namespace {
 
 int parse_and_run(int argc, char** argv) {
-  if (is_criu_action_hook(argc)) {  // criu runs gpucr as its action script (core/criu_hook.hpp)
+  // Installed setuid (or setgid), gpucr would run criu, helpers and hooks as root for whoever
+  // calls it: refused before any option or environment variable is read.
+  if (proc::SelfPrivileges().setid()) {
+    std::fputs("gpucr: error: gpucr must not be installed setuid or setgid: refusing to run\n"
+               "hint: remove the setuid/setgid bits (chmod u-s,g-s) and run gpucr as root\n",
+               stderr);
+    return static_cast<int>(Exit::not_permitted);
+  }
+  const char* script_action = std::getenv(self::kActionEnv);
+  if (recovery::is_criu_action_hook(argc, script_action)) {  // criu runs gpucr as its action script
     proc::ProcFs procs;
-    return run_criu_action_hook(procs);
+    return recovery::run_criu_action_hook(procs, script_action, std::getenv(self::kJournalEnv));
   }
   // The OCI runtime wrapper bypasses the command line parser: its argv is the runtime's.
   if (argc >= 1) {

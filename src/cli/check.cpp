@@ -1,6 +1,9 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/check.hpp"
+#include "proc/privileges.hpp"
+
+#include <cstdlib>
 
 #include <cstdio>
 
@@ -9,6 +12,8 @@ namespace gpucr::cli {
 static int run_check(const CheckCommand& cmd) {
   CheckEnv env;
   env.criu = cmd.criu;
+  env.euid = proc::SelfPrivileges().euid();
+  if (const char* libs = std::getenv("CRIU_LIBS_DIR"); libs && *libs) env.criu_libs_dir = libs;
   CheckReport r = run_checks(env);
   if (cmd.json) {
     print_json(to_json(r));

@@ -1,5 +1,5 @@
 // The subcommands. Each lives in its own file (checkpoint.cpp, ...): it declares its options
-// on the CLI11 app, fills its options struct, and on selection sets `action` to a function that
+// on the CLI11 app, fills its request struct, and on selection sets `action` to a function that
 // calls the core and returns the exit code. Tests parse argv and look at the structs.
 #pragma once
 
@@ -28,7 +28,7 @@ struct ContainerCli {
 };
 
 struct CheckpointCommand {
-  CheckpointOptions core;
+  CheckpointRequest core;
   CudaFlags cuda;
   ContainerCli container;
   std::optional<fs::path> criu;
@@ -36,11 +36,10 @@ struct CheckpointCommand {
 };
 
 struct RestoreCommand {
-  RestoreOptions core;
+  RestoreRequest core;
   CudaFlags cuda;
   ContainerCli container;
   std::optional<fs::path> criu;
-  bool detach = false;
   double pid_wait_s = 10;
   bool json = false;
 };
@@ -73,23 +72,30 @@ std::shared_ptr<DemoCommand> add_demo(CLI::App& app, Action& action);
 
 struct RecoverCommand {
   std::optional<fs::path> journal;  // default: every journal nobody is finishing
+  std::optional<fs::path> discard;  // remove this journal unread (one that can't be recovered)
+  bool force = false;               // act on a journal whose gpucr or guardian is alive
   bool json = false;
 };
 std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action);
-// Hidden helpers gpucr runs itself: __cuda-call, __guardian.
+// Hidden helpers gpucr runs itself (common/self_exec.hpp): __cuda-call, __guardian.
 void add_internal(CLI::App& app, Action& action);
 void add_version(CLI::App& app, Action& action);
-// --manage-cgroups-mode and --criu-log-level (checkpoint and restore of process trees; a
-// container's runtime runs criu with its own settings).
-void add_criu_common_options(CLI::App& sub, criu::CommonFlags& flags);
+// The criu options of checkpoint and restore (core/request.hpp says how each reaches a
+// container's criu): --manage-cgroups-mode, --criu-log-level, --criu-plugins-dir.
+void add_criu_common_options(CLI::App& sub, CriuOptions& criu);
 void add_hook(CLI::App& app, Action& action);        // cli/hook.cpp
 void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install and uninstall
 
 // Containers (cli/container.cpp): the CONTAINER positional and runtime options of checkpoint
-// and restore, and the runs they select.
+// and restore, and what they put into the requests.
 void add_container_options(CLI::App* sub, ContainerCli& c, bool restore);
-int run_container_checkpoint(const CheckpointCommand& cmd);
-int run_container_restore(RestoreCommand& cmd);
+Result<ContainerRef> container_ref(const ContainerCli& c);
+
+// Prints a finished checkpoint's report (text or --json) and returns the exit code.
+int print_checkpoint_report(const CheckpointRequest& req, const CheckpointReport& r, bool json);
+// Prints a restore's report; returns an exit code on failure, nothing on success (the caller
+// then waits for the restored tree or container in the foreground).
+std::optional<int> print_restore_report(const RestoreRequest& req, const RestoreReport& r, bool json);
 
 // The OCI runtime wrapper (cli/wrapper.cpp). gpucr invoked as gpucr-NAME (a symlink) is the
 // wrapper of runtime NAME; `gpucr runtime --runtime PATH -- ARGS...` is the same by hand.

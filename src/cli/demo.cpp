@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
-#include "cli/real_host.hpp"
+#include "cli/compose.hpp"
+#include "cli/paths.hpp"
 #include "demo/demo.hpp"
 #include "util/strings.hpp"
 
@@ -23,12 +24,14 @@ static Result<bool> want_gpu(const DemoCommand& cmd, Host& host) {
 }
 
 static int run_demo_command(const DemoCommand& cmd) {
-  auto rh = RealHost::create(cmd.criu);
+  auto rh = RealHost::create({.criu = cmd.criu});
   if (!rh) return print_error(rh.error());
+  auto image_dir = cmd.image_dir;
+  if (auto st = absolute_path(image_dir, "--image-dir"); !st) return print_error(st.error());
   auto gpu = want_gpu(cmd, (*rh)->host());
   if (!gpu) return print_error(gpu.error());
   demo::DemoOptions o;
-  o.image_dir = cmd.image_dir;
+  o.image_dir = image_dir;
   o.mib = *gpu ? std::min(cmd.mib, 64u) : cmd.mib;
   o.gpu_mib = *gpu ? cmd.gpu_mib : 0;
   auto r = demo::run_demo(o, (*rh)->host());

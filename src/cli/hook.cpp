@@ -4,7 +4,7 @@
 // exits non-zero (for prestart that fails the container's create or restore).
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
-#include "cli/real_host.hpp"
+#include "cli/compose.hpp"
 #include "core/container_hooks.hpp"
 #include "runtime/paths.hpp"
 #include "util/file.hpp"
@@ -33,18 +33,16 @@ int run_hook(const std::string& stage) {
   if (!text) return print_error(std::move(text).error().context("gpucr hook " + stage));
   auto state = hooks::parse_oci_state(*text);
   if (!state) return print_error(std::move(state).error().context("gpucr hook " + stage));
-  HookContext ctx{.state = *state, .run_dir = runtime::run_dir()};
+  auto rh = RealHost::create({.need_criu = false, .quiet = true});
+  if (!rh) return print_error(std::move(rh).error().context("gpucr hook " + stage));
+  Host& host = (*rh)->host();
+  HookContext ctx{.state = *state, .run = host.run};
   read_parent(ctx);
   Result<std::string> done = std::string();
   if (stage == "prestart") {
-    hooks::SysGpuPresence gpus;
-    cuda::NvmlInventory nvidia;  // NVML in a helper child, else /proc/driver/nvidia
-    done = hook_prestart(ctx, gpus, nvidia);
+    done = hook_prestart(ctx, host.gpu_devices, host.gpus);  // NVML in a helper child, else /proc/driver/nvidia
   } else {
-    proc::ProcFs procs;
-    cuda::RealBackendFactory backends;
-    auto deps = make_recover_deps(procs, backends);
-    done = hook_poststop(ctx, deps);
+    done = hook_poststop(ctx, host.recovery());
   }
   if (!done) return print_error(std::move(done).error().context("gpucr hook " + stage));
   log::info("hook " + stage + ": " + *done);

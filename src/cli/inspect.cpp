@@ -8,12 +8,16 @@
 #include "gpu/cuda/select.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace gpucr::cli {
 
 static int run_inspect(const InspectCommand& cmd) {
   cuda::RealBackendFactory cuda;
-  auto r = inspect(cmd.dir, HostHandlerProbe(cuda), criu::plugin_dir(std::nullopt));
+  const char* libs = std::getenv("CRIU_LIBS_DIR");
+  std::optional<fs::path> libs_dir;
+  if (libs && *libs) libs_dir = libs;
+  auto r = inspect(cmd.dir, HostHandlerProbe(cuda, libs_dir), criu::plugin_dir(std::nullopt, libs));
   if (!r) return print_error(r.error());
   RealAmdHost amd;  // the local AMD topology, for the mapping a restore would use
   auto a = inspect_amd(cmd.dir, r->manifest, &amd.host(), effective_checks(&amd.host(), cmd.amd));

@@ -1,9 +1,10 @@
 // `gpucr install` and `gpucr uninstall` (core/install.hpp says which files).
+#include "common/self_exec.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "core/install.hpp"
 #include "hooks/hooks_file.hpp"
-#include "runtime/paths.hpp"
+#include "cli/compose.hpp"
 
 #include <cstdio>
 
@@ -20,10 +21,12 @@ struct InstallCommand {
 
 int run_install(InstallCommand& cmd, bool remove) {
   std::error_code ec;
-  cmd.core.gpucr_binary = fs::canonical("/proc/self/exe", ec);
+  cmd.core.gpucr_binary = fs::canonical(self::kExe, ec);
   if (ec) return print_error(sys_error("cannot find gpucr's own executable", ec.value()));
   if (cmd.core.bin_dir.empty()) cmd.core.bin_dir = cmd.core.gpucr_binary.parent_path();
-  cmd.core.run_dir = runtime::run_dir();
+  auto run = real_run_dir();
+  if (!run) return print_error(run.error());
+  cmd.core.run_dir = run->root();
   cmd.core.hooks = !cmd.no_hooks;
   cmd.core.links = !cmd.no_links;
   if (!cmd.print_only) {

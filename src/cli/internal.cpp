@@ -1,9 +1,10 @@
-// Hidden subcommands gpucr runs itself (not for users): `__cuda-call` (one driver call in a
-// killable child) and `__guardian` (finishes an operation if gpucr dies).
+// Hidden subcommands gpucr runs itself (common/self_exec.hpp), not for users: `__cuda-call`
+// (one driver call in a killable child) and `__guardian` (finishes an operation if gpucr dies).
 #include "cli/commands.hpp"
-#include "cli/real_host.hpp"
-#include "core/guardian.hpp"
+#include "cli/compose.hpp"
+#include "common/self_exec.hpp"
 #include "gpu/cuda/checkpointer.hpp"
+#include "recovery/guardian.hpp"
 
 namespace gpucr::cli {
 
@@ -15,7 +16,7 @@ void add_internal(CLI::App& app, Action& action) {
     std::string map;
   };
   auto call = std::make_shared<CallArgs>();
-  auto* c = app.add_subcommand("__cuda-call", "internal: one CUDA driver call")->group("");
+  auto* c = app.add_subcommand(self::kCudaCall, "internal: one CUDA driver call")->group("");
   c->add_option("op", call->op)->required();
   c->add_option("--pid", call->pid);
   c->add_option("--timeout-ms", call->timeout_ms);
@@ -29,15 +30,14 @@ void add_internal(CLI::App& app, Action& action) {
     int fd = -1;
   };
   auto guard = std::make_shared<GuardArgs>();
-  auto* g = app.add_subcommand("__guardian", "internal: finishes an operation if gpucr dies")->group("");
+  auto* g = app.add_subcommand(self::kGuardian, "internal: finishes an operation if gpucr dies")->group("");
   g->add_option("--journal", guard->journal)->required();
   g->add_option("--fd", guard->fd)->required();
   g->callback([guard, &action] {
     action = [guard] {
-      proc::ProcFs procs;
-      cuda::RealBackendFactory factory;
-      auto deps = make_recover_deps(procs, factory);
-      return run_guardian(guard->journal, guard->fd, deps);
+      auto rh = RealHost::create({.need_criu = false, .quiet = true});
+      if (!rh) return static_cast<int>(rh.error().exit);
+      return recovery::run_guardian(guard->journal, guard->fd, (*rh)->host().recovery());
     };
   });
 }

@@ -16,10 +16,9 @@
 // restore's --device-map. Engines never pass these: a launcher script or the daemon sets them.
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
-#include "cli/real_host.hpp"
-#include "core/container_checkpoint.hpp"
+#include "cli/compose.hpp"
+#include "runtime/argv.hpp"
 #include "core/container_gpus.hpp"
-#include "core/container_restore.hpp"
 #include "criu/runner.hpp"
 #include "runtime/cli_runtime.hpp"
 #include "runtime/container_id.hpp"
@@ -64,23 +63,6 @@ int exit_like(const ExitStatus& st) {
   return st.shell_code();
 }
 
-// The wrapper's own seams: no progress output (its stdio belongs to the engine and, for a
-// restore, to the container).
-struct WrapperSeams {
-  std::unique_ptr<RealHost> real;
-  std::unique_ptr<runtime::CliRuntime> runtime;
-  hooks::SysGpuPresence gpus;
-  std::unique_ptr<ContainerHost> chost;
-};
-
-Result<std::unique_ptr<WrapperSeams>> make_seams(const fs::path& real, const runtime::Invocation& inv) {
-  auto s = std::make_unique<WrapperSeams>();
-  s->real = GPUCR_TRY(RealHost::create(inv.criu, /*quiet=*/true));
-  s->runtime = std::make_unique<runtime::CliRuntime>(real, inv.globals);
-  s->chost.reset(new ContainerHost{s->real->host(), *s->runtime, s->gpus, runtime::run_dir()});
-  return s;
-}
-
 void setup_logging() {
   log::set_level(log::Level::warn);
   if (const char* f = std::getenv("GPUCR_LOG_FILE"); f && *f) log::set_file(f);
@@ -90,31 +72,66 @@ void setup_logging() {
 // own message; gpucr adds its view), gpucr's error code when gpucr failed, else 0.
 int finish(const Status& st, const std::optional<ExitStatus>& runtime_exit) {
   if (st.ok()) return 0;
-  print_error(st.error());
+  // Engines often drop a runtime's stderr: the error goes to GPUCR_LOG_FILE too.
+  const Error& e = st.error();
+  log::error(e.what + (e.hint.empty() ? std::string() : " (hint: " + e.hint + ")"));
+  for (const auto& d : e.details) log::error("  " + d);
+  print_error(e);
   if (runtime_exit && !runtime_exit->success()) return exit_like(*runtime_exit);
   return static_cast<int>(st.error().exit);
 }
 
-int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, runtime::CheckpointArgs args) {
-  auto seams = make_seams(real, inv);
-  if (!seams) return print_error(seams.error());
-  ContainerCheckpointOptions o{.args = std::move(args), .cwd = fs::current_path()};
-  o.verbatim = std::vector<std::string>{"checkpoint"};
-  o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
-  recover_abandoned((*seams)->real->host());
-  auto r = checkpoint_container(o, *(*seams)->chost);
+// The engine's command, from the command word on, exactly as given.
+ContainerRef engine_container(const fs::path& real, const runtime::Invocation& inv, const std::string& id) {
+  ContainerRef c{.id = id, .runtime = real, .globals = inv.globals};
+  c.verbatim = std::vector<std::string>{inv.command};
+  c.verbatim->insert(c.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
+  return c;
+}
+
+// The runtime's directories as it resolves them (relative to its cwd); without a work path
+// criu's logs go to the image directory.
+void engine_dirs(const std::optional<fs::path>& image, const std::optional<fs::path>& work, fs::path& image_dir,
+                 std::optional<fs::path>& work_dir) {
+  fs::path cwd = fs::current_path();
+  image_dir = runtime::effective_image_path(image, cwd);
+  if (work) work_dir = runtime::effective_image_path(work, cwd);
+}
+
+template <class Args>
+void engine_criu_options(const Args& a, CriuOptions& o) {
+  o.tcp_established = a.tcp_established;
+  o.ext_unix_sk = a.ext_unix_sk;
+  o.shell_job = a.shell_job;
+  o.file_locks = a.file_locks;
+  o.manage_cgroups_mode = a.manage_cgroups_mode;
+}
+
+int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, const runtime::CheckpointArgs& args) {
+  CheckpointRequest req;
+  req.container = engine_container(real, inv, args.id);
+  engine_dirs(args.image_path, args.work_path, req.image_dir, req.work_dir);
+  req.leave_running = args.leave_running;
+  engine_criu_options(args, req.criu);
+  auto rh = RealHost::create({.criu = inv.criu, .quiet = true});
+  if (!rh) return finish(fail(rh.error()), std::nullopt);
+  auto r = checkpoint(req, (*rh)->host());
   return finish(r.status, r.runtime_exit);
 }
 
-int wrap_restore(const fs::path& real, const runtime::Invocation& inv, runtime::RestoreArgs args) {
-  auto seams = make_seams(real, inv);
-  if (!seams) return print_error(seams.error());
-  ContainerRestoreOptions o{.args = std::move(args), .cwd = fs::current_path()};
-  o.verbatim = std::vector<std::string>{"restore"};
-  o.verbatim->insert(o.verbatim->end(), inv.command_args.begin(), inv.command_args.end());
-  if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) o.device_map = map;
-  recover_abandoned((*seams)->real->host());
-  auto r = restore_container(o, *(*seams)->chost);
+int wrap_restore(const fs::path& real, const runtime::Invocation& inv, const runtime::RestoreArgs& args) {
+  RestoreRequest req;
+  req.container = engine_container(real, inv, args.id);
+  req.container->bundle = args.bundle;
+  req.container->console_socket = args.console_socket;
+  engine_dirs(args.image_path, args.work_path, req.image_dir, req.work_dir);
+  req.detach = args.detach;
+  req.pid_file = args.pid_file;
+  engine_criu_options(args, req.criu);
+  if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) req.device_map = map;
+  auto rh = RealHost::create({.criu = inv.criu, .quiet = true});
+  if (!rh) return finish(fail(rh.error()), std::nullopt);
+  auto r = restore(req, (*rh)->host());
   if (!r.status.ok()) return finish(r.status, r.runtime_exit);
   if (!r.running) return 0;
   return exit_like(runtime::wait_forwarding_signals(*r.running));
@@ -125,7 +142,9 @@ int wrap_restore(const fs::path& real, const runtime::Invocation& inv, runtime::
 void forget_container(const std::vector<std::string>& delete_args) {
   if (delete_args.empty() || !runtime::valid_container_id(delete_args.back())) return;
   const std::string& id = delete_args.back();
-  fs::path run = runtime::run_dir();
+  auto run_dir = real_run_dir();
+  if (!run_dir || !run_dir->check_existing(run_dir->root())) return;
+  const RunDir& run = *run_dir;
   std::error_code ec;
   if (!fs::exists(runtime::container_lock_file(run, id), ec) && !fs::exists(runtime::container_dir(run, id), ec)) return;
   auto lock = runtime::ContainerLock::try_acquire(run, id, "delete");
@@ -167,7 +186,7 @@ const char* kRuntimeUsage =
 std::optional<std::string> wrapper_runtime_name(const char* argv0) {
   if (!argv0) return std::nullopt;
   std::string base = fs::path(argv0).filename().string();
-  const std::string prefix = "gpucr-";
+  const std::string prefix = self::kWrapperPrefix;
   if (base.size() <= prefix.size() || base.rfind(prefix, 0) != 0) return std::nullopt;
   return base.substr(prefix.size());
 }

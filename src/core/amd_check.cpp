@@ -1,4 +1,5 @@
 #include "core/amd_check.hpp"
+#include "criu/plugins.hpp"
 
 #include "core/amd_host.hpp"
 #include "criu/locate.hpp"
@@ -74,7 +75,7 @@ CheckItem check_amd_render_nodes(const Result<std::vector<amd::RenderNode>>& nod
 
 CheckItem check_amd_plugin(const std::vector<fs::path>& dirs) {
   CheckItem item{"amdgpu plugin"};
-  auto p = criu::find_plugin(kAmdPlugin, dirs);
+  auto p = criu::find_plugin(criu::kAmdgpuPlugin, dirs);
   if (p) {
     item.detail = p->string();
     return item;
@@ -94,7 +95,8 @@ std::vector<CheckItem> amd_check_items(const CheckEnv& env) {
     if (out) criu_default = criu::default_libdir_from_help(out->out + out->err);
   }
   return {check_amd_kfd(kfd, files, env.sys / "class/kfd/kfd/topology"), check_amd_render_nodes(amd::amd_render_nodes()),
-          check_amd_plugin(criu::plugin_search_dirs(std::getenv("CRIU_LIBS_DIR"), criu_default))};
+          check_amd_plugin(
+              criu::plugin_search_dirs(env.criu_libs_dir ? env.criu_libs_dir->c_str() : nullptr, criu_default))};
 }
 
 }  // namespace gpucr

@@ -1,4 +1,5 @@
 #include "core/amd_checkpoint.hpp"
+#include "criu/plugins.hpp"
 
 #include "core/criu_plugins.hpp"
 #include "gpu/amd/images.hpp"
@@ -8,9 +9,9 @@
 
 namespace gpucr {
 
-Status AmdCheckpoint::detect(const std::vector<proc::ProcInfo>& tree) {
+Status AmdCheckpoint::detect(const std::vector<proc::ProcInfo>& tree, const std::string& target) {
   if (tree.empty()) return {};
-  root_ = tree.front().pid;
+  target_ = target;
   amd::DetectConfig cfg;
   if (host_) {
     cfg.kfd = host_->kfd.path();
@@ -20,7 +21,7 @@ Status AmdCheckpoint::detect(const std::vector<proc::ProcInfo>& tree) {
     if (auto t = amd::read_topology(host_->files, host_->topology_root)) cfg.amd_render_minors = amd::render_minors(*t);
   }
   processes_ = amd::find_amd_processes(procs_, tree, cfg);
-  if (active()) log::info("AMD GPU users in the tree of pid " + std::to_string(root_) + ": " + who());
+  if (active()) log::info("AMD GPU users in " + target_ + ": " + who());
   return {};
 }
 
@@ -31,8 +32,8 @@ std::string AmdCheckpoint::who() const {
 }
 
 Status AmdCheckpoint::preflight() {
-  std::string what = "checkpoint of pid " + std::to_string(root_) + " (AMD GPU users: " + who() + ")";
-  support_ = GPUCR_TRY(require_amd_support(host_, opts_, what));
+  std::string what = "checkpoint of " + target_ + " (AMD GPU users: " + who() + ")";
+  support_ = GPUCR_TRY(require_amd_support(host_, plugins_dir_, what));
   topology_ = GPUCR_TRY(amd::read_topology(host_->files, host_->topology_root));
   if (topology_.gpu_count() == 0) {
     return fail(Error(what + ": no AMD GPU is visible in the KFD topology at " + host_->topology_root.string(),
@@ -48,7 +49,7 @@ std::vector<std::string> AmdCheckpoint::criu_plugins() const { return criu_plugi
 
 std::vector<criu::PluginDir::Plugin> AmdCheckpoint::plugin_files() const {
   if (!active()) return {};
-  return {{kAmdPlugin, support_.plugin}};
+  return {{criu::kAmdgpuPlugin, support_.plugin}};
 }
 
 void AmdCheckpoint::record(const fs::path& image_dir, pb::Manifest& m) const {

@@ -1,4 +1,4 @@
-// The AMD phases of a checkpoint (core/checkpoint.cpp):
+// The AMD phases of a checkpoint (core/checkpoint.cpp), process trees and containers alike:
 //
 //   amd: detect      which processes of the tree hold /dev/kfd or an AMD render node; for a tree
 //                    without any, nothing else below happens
@@ -20,10 +20,12 @@ namespace gpucr {
 
 class AmdCheckpoint {
  public:
-  AmdCheckpoint(const AmdHost* host, const AmdOptions& opts, const proc::ProcessTable& procs)
-      : host_(host), opts_(opts), procs_(procs) {}
+  // `plugins_dir`: --criu-plugins-dir (the only place amdgpu_plugin.so is looked for when set).
+  AmdCheckpoint(const AmdHost* host, std::optional<fs::path> plugins_dir, const proc::ProcessTable& procs)
+      : host_(host), plugins_dir_(std::move(plugins_dir)), procs_(procs) {}
 
-  Status detect(const std::vector<proc::ProcInfo>& tree);
+  // `target` names what is checkpointed in messages ("pid 42", "container c1").
+  Status detect(const std::vector<proc::ProcInfo>& tree, const std::string& target);
   bool active() const { return !processes_.empty(); }
   Status preflight();
 
@@ -41,9 +43,9 @@ class AmdCheckpoint {
   std::string who() const;
 
   const AmdHost* host_;
-  const AmdOptions& opts_;
+  std::optional<fs::path> plugins_dir_;
   const proc::ProcessTable& procs_;
-  pid_t root_ = 0;
+  std::string target_;
   std::vector<amd::AmdProcess> processes_;
   amd::Topology topology_;
   AmdSupport support_;

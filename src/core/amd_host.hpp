@@ -26,13 +26,11 @@ struct AmdHost {
   std::function<const char*(const char*)> getenv;
 };
 
-// Options of `gpucr checkpoint` and `gpucr restore` for AMD GPUs and CRIU plugins.
+// Options of `gpucr restore` for AMD GPUs (where CRIU's plugins are: CriuOptions::plugins_dir).
 struct AmdOptions {
-  std::optional<fs::path> criu_plugins_dir;  // --criu-plugins-dir: the only place looked at
   amd::Checks checks;                        // restore: --amd-skip-check turns rules off
   std::optional<std::uint64_t> max_buffer;   // restore: --amd-max-buffer (bytes)
 };
 
-inline constexpr const char* kAmdPlugin = "amdgpu_plugin";
 
 }  // namespace gpucr

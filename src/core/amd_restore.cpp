@@ -1,4 +1,5 @@
 #include "core/amd_restore.hpp"
+#include "criu/plugins.hpp"
 
 #include "gpu/amd/images.hpp"
 #include "gpu/amd/topology_pb.hpp"
@@ -12,7 +13,7 @@ Result<AmdImage> read_amd_image(const fs::path& image_dir, const std::optional<p
   auto images = GPUCR_TRY(amd::read_kfd_images(image_dir));
   auto inv = GPUCR_TRY(criu::read_inventory(image_dir));
   auto listed = inv.plugins();
-  bool in_inventory = std::find(listed.begin(), listed.end(), kAmdPlugin) != listed.end();
+  bool in_inventory = std::find(listed.begin(), listed.end(), criu::kAmdgpuPlugin) != listed.end();
   bool in_manifest = manifest && manifest->has_amd() && manifest->amd().processes_size() > 0;
   a.needed = in_manifest || !images.empty() || in_inventory;
   if (in_manifest) {
@@ -55,7 +56,7 @@ Result<bool> AmdRestore::needed(const fs::path& image_dir, const std::optional<p
 
 Status AmdRestore::preflight(const fs::path& image_dir) {
   std::string what = "restore of " + image_dir.string() + " (AMD GPU state)";
-  support_ = GPUCR_TRY(require_amd_support(host_, opts_, what));
+  support_ = GPUCR_TRY(require_amd_support(host_, plugins_dir_, what));
   amd::Checks checks = effective_checks(host_, opts_);
   if (image_.topology) {
     auto local = GPUCR_TRY(amd::read_topology(host_->files, host_->topology_root));
@@ -87,7 +88,7 @@ Status AmdRestore::preflight(const fs::path& image_dir) {
 
 std::vector<criu::PluginDir::Plugin> AmdRestore::plugin_files() const {
   if (!image_.needed) return {};
-  return {{kAmdPlugin, support_.plugin}};
+  return {{criu::kAmdgpuPlugin, support_.plugin}};
 }
 
 }  // namespace gpucr

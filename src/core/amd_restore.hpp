@@ -41,7 +41,8 @@ amd::Mapping map_onto_host(const amd::Topology& checkpointed, const amd::Topolog
 
 class AmdRestore {
  public:
-  AmdRestore(const AmdHost* host, const AmdOptions& opts) : host_(host), opts_(opts) {}
+  AmdRestore(const AmdHost* host, const AmdOptions& opts, std::optional<fs::path> plugins_dir)
+      : host_(host), opts_(opts), plugins_dir_(std::move(plugins_dir)) {}
 
   // Reads what the image says about AMD; true when the preflight must run.
   Result<bool> needed(const fs::path& image_dir, const std::optional<pb::Manifest>& manifest);
@@ -55,6 +56,7 @@ class AmdRestore {
  private:
   const AmdHost* host_;
   const AmdOptions& opts_;
+  std::optional<fs::path> plugins_dir_;
   AmdImage image_;
   AmdSupport support_;
   amd::Mapping mapping_;

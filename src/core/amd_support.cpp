@@ -1,4 +1,5 @@
 #include "core/amd_support.hpp"
+#include "criu/plugins.hpp"
 
 #include "criu/plugin_dir.hpp"
 #include "util/strings.hpp"
@@ -16,12 +17,13 @@ bool has_checkpoint_capability(std::string_view status) {
   return false;
 }
 
-std::vector<fs::path> amd_plugin_dirs(const AmdHost& host, const AmdOptions& opts) {
-  if (opts.criu_plugins_dir) return {*opts.criu_plugins_dir};
+std::vector<fs::path> amd_plugin_dirs(const AmdHost& host, const std::optional<fs::path>& plugins_dir) {
+  if (plugins_dir) return {*plugins_dir};
   return host.plugin_dirs ? host.plugin_dirs() : criu::kUsualPluginDirs;
 }
 
-Result<AmdSupport> require_amd_support(const AmdHost* host, const AmdOptions& opts, const std::string& what) {
+Result<AmdSupport> require_amd_support(const AmdHost* host, const std::optional<fs::path>& plugins_dir,
+                                       const std::string& what) {
   if (!host) {
     return fail(Error(what + " needs AMD GPU support, which this gpucr was set up without", Exit::missing_dependency));
   }
@@ -44,7 +46,7 @@ Result<AmdSupport> require_amd_support(const AmdHost* host, const AmdOptions& op
                       Exit::not_permitted)
                     .with_hint("run gpucr as root"));
   }
-  auto plugin = criu::find_plugin(kAmdPlugin, amd_plugin_dirs(*host, opts));
+  auto plugin = criu::find_plugin(criu::kAmdgpuPlugin, amd_plugin_dirs(*host, plugins_dir));
   if (!plugin) return fail(std::move(plugin).error().context(what));
   s.plugin = *plugin;
   return s;

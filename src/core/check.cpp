@@ -105,9 +105,9 @@ CheckItem check_privileges(const CheckEnv& env) {
   }
   bool sys_admin = cap_eff & (1ULL << 21);
   bool checkpoint_restore = cap_eff & (1ULL << 40);
-  item.detail = "euid " + std::to_string(::geteuid()) + (sys_admin ? ", CAP_SYS_ADMIN" : "") +
+  item.detail = "euid " + std::to_string(env.euid) + (sys_admin ? ", CAP_SYS_ADMIN" : "") +
                 (checkpoint_restore ? ", CAP_CHECKPOINT_RESTORE" : "");
-  if (::geteuid() != 0 || !(sys_admin || checkpoint_restore)) {
+  if (env.euid != 0 || !(sys_admin || checkpoint_restore)) {
     item.verdict = Verdict::fail;
     item.hint = "run gpucr as root";
   }

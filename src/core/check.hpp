@@ -28,6 +28,8 @@ struct CheckReport {
 
 struct CheckEnv {
   std::optional<fs::path> criu;  // --criu
+  uid_t euid = 0;                // gpucr's effective user (the CLI fills in the real one)
+  std::optional<fs::path> criu_libs_dir;  // $CRIU_LIBS_DIR
   fs::path proc = "/proc";
   fs::path sys = "/sys";
   fs::path dev = "/dev";

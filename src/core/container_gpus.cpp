@@ -50,9 +50,9 @@ std::string describe(const pb::GpuDevice& d) {
 
 }  // namespace
 
-Status write_devices_record(const fs::path& run, const std::string& id, const fs::path& bundle,
+Status write_devices_record(const RunDir& run, const std::string& id, const fs::path& bundle,
                             const runtime::BundleGpus& gpus) {
-  GPUCR_TRY(runtime::make_containers_dir(run));
+  GPUCR_TRY(run.ensure("containers"));
   fs::path dir = runtime::container_dir(run, id);
   GPUCR_TRY(make_private_dir(dir, /*must_be_empty=*/false));
   Json devices = Json::array();
@@ -63,7 +63,7 @@ Status write_devices_record(const fs::path& run, const std::string& id, const fs
   return write_file_atomic(dir / kDevicesRecord, doc.dump(2) + "\n", 0600);
 }
 
-Result<std::optional<runtime::BundleGpus>> read_devices_record(const fs::path& run, const std::string& id) {
+Result<std::optional<runtime::BundleGpus>> read_devices_record(const RunDir& run, const std::string& id) {
   fs::path path = runtime::container_dir(run, id) / kDevicesRecord;
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::optional<runtime::BundleGpus>();
@@ -79,14 +79,14 @@ Result<std::optional<runtime::BundleGpus>> read_devices_record(const fs::path& r
   return std::optional<runtime::BundleGpus>(out);
 }
 
-Status remove_container_records(const fs::path& run, const std::string& id) {
+Status remove_container_records(const RunDir& run, const std::string& id) {
   std::error_code ec;
   fs::remove_all(runtime::container_dir(run, id), ec);
   if (ec) return fail(sys_error("cannot remove " + runtime::container_dir(run, id).string(), ec.value()));
   return {};
 }
 
-Result<std::vector<pb::GpuDevice>> container_gpu_devices(const fs::path& run, const std::string& id,
+Result<std::vector<pb::GpuDevice>> container_gpu_devices(const RunDir& run, const std::string& id,
                                                          const fs::path& bundle, hooks::GpuPresence& gpus) {
   auto record = GPUCR_TRY(read_devices_record(run, id));
   runtime::BundleGpus found = record ? *record : GPUCR_TRY(runtime::read_bundle_gpus(bundle));

@@ -7,6 +7,8 @@
 //    "devices": [{"path": "/dev/nvidia0", "kind": "gpu", "type": "c", "major": 195, "minor": 0}]}
 #pragma once
 
+#include "common/run_dir.hpp"
+
 #include "hooks/gpu_presence.hpp"
 #include "runtime/bundle.hpp"
 #include "util/file.hpp"
@@ -20,17 +22,17 @@ namespace gpucr {
 
 inline constexpr const char* kDevicesRecord = "devices.json";
 
-Status write_devices_record(const fs::path& run, const std::string& id, const fs::path& bundle,
+Status write_devices_record(const RunDir& run, const std::string& id, const fs::path& bundle,
                             const runtime::BundleGpus& gpus);
 // nullopt when there is no record (the hook is not installed, or the container has no GPU).
-Result<std::optional<runtime::BundleGpus>> read_devices_record(const fs::path& run, const std::string& id);
+Result<std::optional<runtime::BundleGpus>> read_devices_record(const RunDir& run, const std::string& id);
 
 // Removes RUN_DIR/containers/<id>/ and what is in it.
-Status remove_container_records(const fs::path& run, const std::string& id);
+Status remove_container_records(const RunDir& run, const std::string& id);
 
 // The container's GPU devices for the manifest: the create-time record when there is one, else
 // BUNDLE/config.json; NVIDIA GPUs (char major 195) get the host GPU's UUID and model.
-Result<std::vector<pb::GpuDevice>> container_gpu_devices(const fs::path& run, const std::string& id,
+Result<std::vector<pb::GpuDevice>> container_gpu_devices(const RunDir& run, const std::string& id,
                                                          const fs::path& bundle, hooks::GpuPresence& gpus);
 
 // Ok when this host has every GPU the checkpointed container used: by UUID when one was

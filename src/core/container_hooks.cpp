@@ -2,7 +2,7 @@
 
 #include "core/container_gpus.hpp"
 #include "core/cuda_restore.hpp"
-#include "core/guardian.hpp"
+#include "recovery/guardian.hpp"
 #include "core/manifest.hpp"
 #include "runtime/argv.hpp"
 #include "runtime/bundle.hpp"
@@ -29,7 +29,7 @@ static Result<std::string> prestart_restore(const HookContext& ctx, const fs::pa
                                             cuda::GpuInventory& nvidia) {
   const std::string& id = ctx.state.id;
   const std::string what = "restore of container " + id + " from " + image.string();
-  if (auto holder = runtime::ContainerLock::holder(ctx.run_dir, id); holder && holder->find("op=restore") != std::string::npos) {
+  if (auto holder = runtime::ContainerLock::holder(ctx.run, id); holder && holder->find("op=restore") != std::string::npos) {
     return what + ": orchestrated by gpucr (" + *holder + "), which checked the GPUs";
   }
   auto manifest = GPUCR_TRY(read_manifest(image));
@@ -58,7 +58,7 @@ static Result<std::string> prestart_create(const HookContext& ctx) {
   const std::string& id = ctx.state.id;
   auto gpus = GPUCR_TRY(runtime::read_bundle_gpus(ctx.state.bundle));
   if (!gpus.any()) return "container " + id + " has no GPU devices; nothing recorded";
-  GPUCR_TRY(write_devices_record(ctx.run_dir, id, ctx.state.bundle, gpus));
+  GPUCR_TRY(write_devices_record(ctx.run, id, ctx.state.bundle, gpus));
   return "container " + id + ": recorded " + std::to_string(gpus.devices.size()) + " GPU device(s)";
 }
 
@@ -74,15 +74,15 @@ Result<std::string> hook_prestart(const HookContext& ctx, hooks::GpuPresence& gp
 // state the operation promised (the processes are usually gone by now), its freezer cgroup back
 // to its original state. An incomplete recovery fails the hook (the journal stays for
 // `gpucr recover`).
-static Result<std::string> recover_container(const std::string& id, RecoverDeps& deps) {
-  auto stale = stale_container_journals(deps.procs, id);
+static Result<std::string> recover_container(const std::string& id, const recovery::Seams& deps) {
+  auto stale = recovery::stale_container_journals(deps, id);
   std::vector<std::string> failures;
   for (const auto& j : stale) {
-    auto rep = recover(j, deps);
+    auto rep = recovery::recover(j, deps);
     std::vector<std::string> lines = {"poststop of container " + id + ": gpucr left " + j.string() + " unfinished"};
     lines.insert(lines.end(), rep.lines.begin(), rep.lines.end());
     if (!rep.status) lines.push_back("error: " + rep.status.error().what);
-    log_recovery(lines);
+    recovery::log_recovery(deps.run, lines);
     if (!rep.status) failures.push_back(rep.status.error().what);
   }
   if (!failures.empty()) {
@@ -94,14 +94,14 @@ static Result<std::string> recover_container(const std::string& id, RecoverDeps&
   return stale.empty() ? std::string("no unfinished operation") : "finished " + std::to_string(stale.size()) + " unfinished operation(s)";
 }
 
-Result<std::string> hook_poststop(const HookContext& ctx, RecoverDeps& deps) {
+Result<std::string> hook_poststop(const HookContext& ctx, const recovery::Seams& deps) {
   const std::string& id = ctx.state.id;
   GPUCR_TRY(runtime::check_container_id(id));
   std::string recovered = GPUCR_TRY(recover_container(id, deps));
-  GPUCR_TRY(remove_container_records(ctx.run_dir, id));
+  GPUCR_TRY(remove_container_records(ctx.run, id));
   std::string lock_note = "its lock is held by a running gpucr operation and stays";
-  if (fs::exists(runtime::containers_dir(ctx.run_dir))) {
-    auto lock = GPUCR_TRY(runtime::ContainerLock::try_acquire(ctx.run_dir, id, "poststop"));
+  if (fs::exists(ctx.run.containers())) {
+    auto lock = GPUCR_TRY(runtime::ContainerLock::try_acquire(ctx.run, id, "poststop"));
     if (lock) {
       lock->remove_file();
       lock_note = "no lock left";

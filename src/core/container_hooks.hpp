@@ -21,7 +21,8 @@
 // holds it (one may: runc runs poststop inside `runc checkpoint`).
 #pragma once
 
-#include "core/recover.hpp"
+#include "recovery/recover.hpp"
+#include "common/run_dir.hpp"
 #include "gpu/cuda/inventory.hpp"
 #include "hooks/gpu_presence.hpp"
 #include "hooks/oci_state.hpp"
@@ -37,7 +38,7 @@ struct HookContext {
   hooks::OciState state;
   std::vector<std::string> parent_argv;  // /proc/PPID/cmdline of the runtime running the hook
   fs::path parent_cwd;                   // /proc/PPID/cwd: relative image paths are relative to it
-  fs::path run_dir;
+  RunDir run;
 };
 
 // The image path when `parent_argv` is a restore of container `id`, else nullopt.
@@ -46,6 +47,6 @@ std::optional<fs::path> restore_image_of(const std::vector<std::string>& parent_
 
 // Each returns a one-line summary of what it did (logged at info level).
 Result<std::string> hook_prestart(const HookContext& ctx, hooks::GpuPresence& gpus, cuda::GpuInventory& nvidia);
-Result<std::string> hook_poststop(const HookContext& ctx, RecoverDeps& deps);
+Result<std::string> hook_poststop(const HookContext& ctx, const recovery::Seams& seams);
 
 }  // namespace gpucr

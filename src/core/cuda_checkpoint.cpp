@@ -1,6 +1,6 @@
 #include "core/cuda_checkpoint.hpp"
 
-#include "core/recover.hpp"
+#include "recovery/recover.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
@@ -153,7 +153,7 @@ Status CudaCheckpoint::rollback() {
   parallel_for(moved.size(), [&](size_t i) {
     CudaProcess& p = *moved[i];
     auto t0 = std::chrono::steady_clock::now();
-    auto r = bring_to_state(*backend_, p.info.pid, p.initial, {}, p.device_bytes);
+    auto r = recovery::bring_to_state(*backend_, p.info.pid, p.initial, {}, p.device_bytes);
     p.timings.push_back({"rollback", std::chrono::steady_clock::now() - t0, r.ok()});
     std::lock_guard lock(mu);
     if (r) {
@@ -199,7 +199,7 @@ void CudaCheckpoint::record(pb::Manifest& m) const {
   }
 }
 
-void CudaCheckpoint::journal(JournalData& d) const {
+void CudaCheckpoint::journal(recovery::JournalData& d) const {
   d.backend = backend_ ? backend_->kind() : "";
   if (auto* tool = dynamic_cast<const cuda::ToolBackend*>(backend_.get())) d.tool = tool->tool().string();
   d.processes.clear();

@@ -5,7 +5,7 @@
 
 #include "core/cuda_process.hpp"
 #include "core/host.hpp"
-#include "core/journal.hpp"
+#include "recovery/journal.hpp"
 #include "gpu/cuda/detect.hpp"
 #include "manifest.pb.h"
 
@@ -38,7 +38,7 @@ class CudaCheckpoint {
   bool empty() const { return procs_.empty(); }
   const std::vector<CudaProcess>& processes() const { return procs_; }
   void record(pb::Manifest& m) const;
-  void journal(JournalData& d) const;
+  void journal(recovery::JournalData& d) const;
   std::vector<std::string> report_lines() const;
 
  private:

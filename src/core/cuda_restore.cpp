@@ -62,7 +62,7 @@ Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
   return {};
 }
 
-void CudaRestore::journal(JournalData& d) const {
+void CudaRestore::journal(recovery::JournalData& d) const {
   d.backend = backend_ ? backend_->kind() : "";
   if (auto* tool = dynamic_cast<const cuda::ToolBackend*>(backend_.get())) d.tool = tool->tool().string();
   d.device_map = map_.describe();

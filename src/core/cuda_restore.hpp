@@ -6,7 +6,7 @@
 
 #include "core/cuda_process.hpp"
 #include "core/host.hpp"
-#include "core/journal.hpp"
+#include "recovery/journal.hpp"
 #include "gpu/cuda/device_map.hpp"
 #include "manifest.pb.h"
 
@@ -29,7 +29,7 @@ class CudaRestore {
   // Reads the manifest's CUDA records; needs a backend and the GPUs only when there are some.
   Status plan(const std::optional<pb::Manifest>& manifest);
   bool empty() const { return procs_.empty(); }
-  void journal(JournalData& d) const;
+  void journal(recovery::JournalData& d) const;
   // Maps every CUDA process to its host pid in the restored tree rooted at `root`.
   Status find_restored(pid_t root);
   Status restore_all();

@@ -1,6 +1,5 @@
 #include "core/gpu_checkpoint.hpp"
 
-#include "core/criu_hook.hpp"
 #include "core/inspect.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
@@ -16,13 +15,12 @@ Status GpuCheckpoint::record_freezer(pid_t root, const std::vector<proc::ProcInf
 }
 
 // Before the first state change (thaw, lock): the journal and the guardian that finishes the
-// operation if gpucr dies. Not needed for trees without GPU processes.
-Status GpuCheckpoint::arm_recovery(const std::optional<JournalContainer>& container) {
-  if (!cuda_.has_candidates()) return {};
-  journal_ = GPUCR_TRY(Journal::create("checkpoint"));
+// operation if gpucr dies. Every checkpoint has them: the post-dump hook needs the journal.
+Status GpuCheckpoint::arm_recovery(const std::optional<recovery::JournalContainer>& container) {
+  journal_ = GPUCR_TRY(recovery::Journal::create(host_.run, "checkpoint"));
   journal_->data().container = container;
   GPUCR_TRY(journal_->save());
-  guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
+  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, host_.recovery()));
   freezer_.on_change([this](const pb::FreezerRecord& r) {
     journal_->data().freezer = message_to_json(r);
     return journal_->save();
@@ -73,11 +71,6 @@ void GpuCheckpoint::dump_started(pid_t pid) {
   auto info = host_.procs.info(pid);
   journal_->data().criu = proc::ProcessId{pid, info ? info->start_time : 0};
   if (auto st = journal_->save(); !st) log::warn(st.error().what);
-}
-
-Result<std::map<std::string, std::string>> GpuCheckpoint::runtime_dump_env() {
-  if (!journal_) return std::map<std::string, std::string>{};
-  return runtime_hook_env(journal_->path(), host_.self_exe);
 }
 
 void GpuCheckpoint::propagate_cancel() {

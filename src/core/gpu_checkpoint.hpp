@@ -1,10 +1,9 @@
-// The GPU and freezer side of a checkpoint, shared by the process-tree driver
-// (core/checkpoint.cpp) and the container driver (core/container_checkpoint.cpp). Each method is
-// the body of one phase; the drivers call them in this order:
+// The GPU, freezer and recovery side of a checkpoint (core/checkpoint.cpp), whatever the target.
+// Each method is the body of one phase; the driver calls them in this order:
 //
 //   find_candidates(tree)        discover: processes that may use CUDA (no driver calls)
 //   record_freezer(root, tree)   the tree's freezer cgroup and its state (changes nothing)
-//   arm_recovery([container])    journal + guardian, before the first change; only with candidates
+//   arm_recovery([container])    journal + guardian, before the first change (every operation)
 //   thaw_for_gpu()               a frozen cgroup is thawed (journaled first): no GPU call may reach
 //                                a frozen process; the dump then seizes with ptrace only
 //   classify(), preflight(...)   the driver's view of the candidates; refusals before any lock
@@ -19,9 +18,9 @@
 #pragma once
 
 #include "core/cuda_checkpoint.hpp"
-#include "core/guardian.hpp"
-#include "core/journal.hpp"
 #include "core/phases.hpp"
+#include "recovery/guardian.hpp"
+#include "recovery/journal.hpp"
 #include "freezer/keeper.hpp"
 
 #include <map>
@@ -40,7 +39,7 @@ class GpuCheckpoint {
   // refuses a tree with a process in another frozen cgroup.
   Status record_freezer(pid_t root, const std::vector<proc::ProcInfo>& tree,
                         const std::optional<fs::path>& cgroup_dir = std::nullopt);
-  Status arm_recovery(const std::optional<JournalContainer>& container = std::nullopt);
+  Status arm_recovery(const std::optional<recovery::JournalContainer>& container = std::nullopt);
   // Thaws the tree's cgroup when it is frozen and the tree has CUDA candidates.
   Status thaw_for_gpu();
   bool thawed() const { return freezer_.thawed_by_gpucr(); }
@@ -50,15 +49,13 @@ class GpuCheckpoint {
   Status lock();
   Status checkpoint();
 
-  // True when a journal and guardian watch this operation (the tree has CUDA candidates).
+  // True once a journal and guardian watch this operation (arm_recovery ran).
   bool guarded() const { return journal_.has_value(); }
-  const Journal& journal() const { return *journal_; }
+  const recovery::Journal& journal() const { return *journal_; }
   // The dump is about to run as `phase` ("criu dump", "runtime checkpoint").
   void begin_dump(const std::string& phase);
   // The dumping process (criu, or the runtime that runs it) was started: recovery waits for it.
   void dump_started(pid_t pid);
-  // For a runtime's criu: the post-dump hook through a criu configuration file (criu_hook.hpp).
-  Result<std::map<std::string, std::string>> runtime_dump_env();
   // SIGINT/SIGTERM/SIGHUP while the dump runs: the post-dump hook is told to abandon the dump.
   void propagate_cancel();
   bool dump_abandoned() const { return journal_ && journal_->data().cancel; }
@@ -77,8 +74,8 @@ class GpuCheckpoint {
   Host& host_;
   CudaCheckpoint cuda_;
   freezer::Keeper freezer_;
-  std::optional<Journal> journal_;
-  Guardian guardian_;
+  std::optional<recovery::Journal> journal_;
+  recovery::Guardian guardian_;
 };
 
 }  // namespace gpucr

@@ -13,14 +13,14 @@ Status GpuRestore::check_handlers(const criu::Inventory& inv, const fs::path& im
   return {};
 }
 
-Status GpuRestore::arm_recovery(const std::string& restore_pidfile, const std::optional<JournalContainer>& container) {
-  if (cuda_.empty()) return {};
-  journal_ = GPUCR_TRY(Journal::create("restore"));
+Status GpuRestore::arm_recovery(const std::string& restore_pidfile,
+                                const std::optional<recovery::JournalContainer>& container) {
+  journal_ = GPUCR_TRY(recovery::Journal::create(host_.run, "restore"));
   journal_->data().restore_pidfile = restore_pidfile;
   journal_->data().container = container;
   cuda_.journal(journal_->data());
   GPUCR_TRY(journal_->save());
-  guardian_ = GPUCR_TRY(Guardian::start(*journal_, host_.procs, host_.self_exe));
+  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, host_.recovery()));
   return {};
 }
 

@@ -1,6 +1,5 @@
-// The GPU side of a restore, shared by the process-tree driver (core/restore.cpp) and the
-// container driver (core/container_restore.cpp). Each method is the body of one phase; the
-// drivers call them in this order:
+// The GPU and recovery side of a restore (core/restore.cpp), whatever the target. Each method is
+// the body of one phase; the driver calls them in this order:
 //
 //   check_handlers(inventory)   the inventory's plugins field (criu/plugins.hpp): every GPU
 //                               handler the image needs is here, before anything is touched
@@ -17,8 +16,8 @@
 #pragma once
 
 #include "core/cuda_restore.hpp"
-#include "core/guardian.hpp"
-#include "core/journal.hpp"
+#include "recovery/guardian.hpp"
+#include "recovery/journal.hpp"
 #include "criu/image_view.hpp"
 #include "criu/plugins.hpp"
 
@@ -36,9 +35,11 @@ class GpuRestore {
   bool needs_view() const { return plan_ && plan_->needs_view; }
 
   Status plan(const std::optional<pb::Manifest>& manifest) { return cuda_.plan(manifest); }
-  // Only with CUDA processes. `restore_pidfile`: where criu writes the restored root's pid;
-  // `container`: the restored container (recovery asks its runtime for its init pid).
-  Status arm_recovery(const std::string& restore_pidfile, const std::optional<JournalContainer>& container);
+  // Every restore. `restore_pidfile`: where criu writes the restored root's pid; `container`:
+  // the restored container (recovery asks its runtime for its init pid).
+  Status arm_recovery(const std::string& restore_pidfile, const std::optional<recovery::JournalContainer>& container);
+  bool guarded() const { return journal_.has_value(); }
+  recovery::Journal& journal() { return *journal_; }
 
   // `inventory` without the names gpucr handles itself, as criu must see it.
   Status prepare_view(const fs::path& image_dir, const criu::Inventory& inventory);
@@ -60,8 +61,8 @@ class GpuRestore {
   CudaRestore cuda_;
   std::optional<criu::PluginPlan> plan_;
   criu::ImageView view_;
-  std::optional<Journal> journal_;
-  Guardian guardian_;
+  std::optional<recovery::Journal> journal_;
+  recovery::Guardian guardian_;
 };
 
 }  // namespace gpucr

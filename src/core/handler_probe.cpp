@@ -5,7 +5,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 
 namespace gpucr {
 
@@ -18,10 +17,10 @@ criu::Availability probe_cuda(cuda::BackendFactory& factory) {
 }
 
 // In criu's plugin directory, else wherever gpucr would find it (criu/plugin_dir.hpp).
-criu::Availability probe_amdgpu(const fs::path& dir) {
+criu::Availability probe_amdgpu(const fs::path& dir, const std::optional<fs::path>& libs_dir) {
   std::vector<fs::path> dirs = {dir};
-  for (const auto& d : criu::plugin_search_dirs(std::getenv("CRIU_LIBS_DIR"), std::nullopt)) dirs.push_back(d);
-  if (auto so = criu::find_plugin("amdgpu_plugin", dirs)) return {true, so->string(), ""};
+  for (const auto& d : criu::plugin_search_dirs(libs_dir ? libs_dir->c_str() : nullptr, std::nullopt)) dirs.push_back(d);
+  if (auto so = criu::find_plugin(criu::kAmdgpuPlugin, dirs)) return {true, so->string(), ""};
   return {false, "no amdgpu_plugin.so in criu's plugin directory " + dir.string() + " or the usual places",
           "install CRIU's amdgpu plugin (built from criu's plugins/amdgpu; packaged as criu-amdgpu-plugin on some "
           "distributions) into " + dir.string() + ", or set CRIU_LIBS_DIR to the directory that holds it"};
@@ -31,7 +30,7 @@ criu::Availability probe_amdgpu(const fs::path& dir) {
 
 criu::Availability HostHandlerProbe::probe(std::string_view plugin, const fs::path& criu_plugin_dir) const {
   if (plugin == criu::kCudaPlugin) return probe_cuda(cuda_);
-  if (plugin == criu::kAmdgpuPlugin) return probe_amdgpu(criu_plugin_dir);
+  if (plugin == criu::kAmdgpuPlugin) return probe_amdgpu(criu_plugin_dir, libs_dir_);
   return {true, "not a GPU handler gpucr knows; criu checks it", ""};
 }
 

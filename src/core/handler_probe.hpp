@@ -17,11 +17,14 @@ namespace gpucr {
 
 class HostHandlerProbe : public criu::HandlerProbe {
  public:
-  explicit HostHandlerProbe(cuda::BackendFactory& cuda) : cuda_(cuda) {}
+  // `libs_dir`: $CRIU_LIBS_DIR, when set.
+  explicit HostHandlerProbe(cuda::BackendFactory& cuda, std::optional<fs::path> libs_dir = std::nullopt)
+      : cuda_(cuda), libs_dir_(std::move(libs_dir)) {}
   criu::Availability probe(std::string_view plugin, const fs::path& criu_plugin_dir) const override;
 
  private:
   cuda::BackendFactory& cuda_;
+  std::optional<fs::path> libs_dir_;
 };
 
 }  // namespace gpucr

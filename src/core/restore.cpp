@@ -1,21 +1,19 @@
 #include "core/restore.hpp"
 
-#include "core/gpu_restore.hpp"
 #include "core/amd_restore.hpp"
+#include "core/container_gpus.hpp"
+#include "core/gpu_restore.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
-#include "freezer/keeper.hpp"
+#include "core/target.hpp"
+#include "core/inspect.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
+#include "freezer/keeper.hpp"
+#include "recovery/recover.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
-#include "util/strings.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <thread>
 
 namespace gpucr {
 
@@ -23,95 +21,115 @@ namespace {
 
 class RestoreRun {
  public:
-  RestoreRun(const RestoreOptions& o, Host& h)
-      : opts_(o),
+  RestoreRun(const RestoreRequest& r, Host& h)
+      : req_(r),
         host_(h),
         phases_(h.progress),
-        work_dir_(o.work_dir.value_or(o.image_dir)),
-        gpu_(o.cuda, h, o.device_map),
+        target_(make_restore_target(r, h)),
+        work_dir_(r.work_dir.value_or(r.image_dir)),
+        gpu_(r.cuda, h, r.device_map),
         freezer_(h.freezer),
-        amd_(h.amd, o.amd) {}
+        amd_(h.amd, r.amd, r.criu.plugins_dir) {}
 
   RestoreReport run() {
+    phases_.step("validate target", [&] { return validate(); });
+    phases_.step("finish abandoned operations", [&] { return finish_abandoned(); });
+    phases_.step("lock target", [&] { return target_->lock(); });
     phases_.step("read image", [&] { return read_image(); });
     phases_.step("check GPU handlers", [&] { return check_handlers(); });
     phases_.step("plan GPU restore", [&] { return gpu_.plan(manifest_); });
-    if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(opts_.image_dir); });
-    if (manifest_ && manifest_->has_freezer()) phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
+    if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(req_.image_dir); });
+    if (manifest_ && manifest_->has_container()) phases_.step("check gpus", [&] { return check_gpus(); });
     // The restored CUDA processes come back CHECKPOINTED: if gpucr dies before they run again,
-    // the guardian restores and unlocks them.
-    phases_.step("arm recovery", [&] { return gpu_.arm_recovery((work_dir_ / "restore.pid").string(), std::nullopt); });
-    phases_.step("wait for pids", [&] { return wait_for_pids(); });
-    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(opts_.image_dir, inventory_); });
-    phases_.step("criu restore", [&] { return criu_restore(); });
+    // the guardian restores and unlocks them. Armed before the freezer is touched.
+    phases_.step("arm recovery", [&] { return arm_recovery(); });
+    if (target_->reuses_cgroup() && manifest_ && manifest_->has_freezer()) {
+      phases_.step("check freezer cgroup", [&] { return check_cgroup(); });
+    }
+    if (target_->needs_dumped_pids()) phases_.step("wait for pids", [&] { return wait_for_pids(); });
+    if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(req_.image_dir, inventory_); });
+    phases_.step(target_->restore_phase(), [&] { return restore_tree(); });
     if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
-    phases_.step("find restored processes", [&] { return gpu_.find_restored(root_pid_); });
+    phases_.step("find restored processes", [&] { return find_restored(); });
     phases_.step("gpu restore", [&] { return gpu_.restore(); });
-    phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
+    phases_.step("gpu unlock", [&] { return gpu_unlock(); });
     // Only after the GPU restore: no GPU call may reach a frozen process.
-    if (opts_.restore_frozen) phases_.step("freeze restored tree", [&] { return refreeze(); });
-    phases_.step("write pid file", [&] { return write_pid_file(); });
+    if (req_.restore_frozen) phases_.step("freeze restored tree", [&] { return freeze_again(); });
+    phases_.step("write pid file", [&] { return target_->publish(root_pid_); });
     phases_.always("finish", [&] { return finish(); });
     if (freezer_.thawed_by_gpucr()) phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
+    phases_.always("unlock target", [&] {
+      target_->unlock();
+      return Status{};
+    });
     return report();
   }
 
  private:
+  Status validate() {
+    GPUCR_TRY(target_->validate());
+    if (req_.image_dir.empty() || !req_.image_dir.is_absolute()) {
+      return fail(Error("the image directory must be an absolute path, not '" + req_.image_dir.string() + "'",
+                        Exit::usage));
+    }
+    if (!fs::is_directory(req_.image_dir)) {
+      return fail(Error("image directory " + req_.image_dir.string() + " does not exist", Exit::bad_input));
+    }
+    return {};
+  }
+
+  Status finish_abandoned() {
+    return recovery::finish_abandoned(host_.recovery(), [&](const std::string& l) { host_.progress.note(l); });
+  }
+
   Status read_image() {
-    if (::geteuid() != 0) {
-      return fail(Error("restoring " + opts_.image_dir.string() + " needs root privileges", Exit::not_permitted)
-                      .with_hint("run gpucr as root"));
+    manifest_ = GPUCR_TRY(read_manifest(req_.image_dir));
+    if (!manifest_) log::info("no gpucr manifest in " + req_.image_dir.string() + ": a plain criu image");
+    inventory_ = GPUCR_TRY(criu::read_inventory(req_.image_dir));
+    if (target_->needs_dumped_pids()) {
+      for (const auto& e : GPUCR_TRY(criu::read_pstree(req_.image_dir))) {
+        pids_.push_back(static_cast<pid_t>(e.pid()));
+        for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
+      }
     }
-    if (!fs::is_directory(opts_.image_dir)) {
-      return fail(Error("image directory " + opts_.image_dir.string() + " does not exist", Exit::bad_input));
+    if (target_->gpucr_runs_criu() && work_dir_ != req_.image_dir) {
+      GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
     }
-    manifest_ = GPUCR_TRY(read_manifest(opts_.image_dir));
-    inventory_ = GPUCR_TRY(criu::read_inventory(opts_.image_dir));
-    for (const auto& e : GPUCR_TRY(criu::read_pstree(opts_.image_dir))) {
-      pids_.push_back(static_cast<pid_t>(e.pid()));
-      for (auto t : e.threads()) pids_.push_back(static_cast<pid_t>(t));
-    }
-    if (work_dir_ != opts_.image_dir) GPUCR_TRY(make_private_dir(work_dir_, /*must_be_empty=*/false));
-    amd_needed_ = GPUCR_TRY(amd_.needed(opts_.image_dir, manifest_));
+    amd_needed_ = GPUCR_TRY(amd_.needed(req_.image_dir, manifest_));
     return {};
   }
 
   Status check_handlers() {
-    fs::path dir = opts_.amd.criu_plugins_dir.value_or(criu::plugin_dir(opts_.criu_flags.plugin_dir));
-    return gpu_.check_handlers(inventory_, opts_.image_dir, dir);
+    return gpu_.check_handlers(inventory_, req_.image_dir, req_.criu.plugins_dir.value_or(host_.criu_plugin_dir));
   }
 
-  Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, opts_.pid_wait); }
+  // The prestart hook makes the same check inside the runtime; doing it here too fails before
+  // the runtime creates anything. GPUs the CUDA processes used were checked by "plan GPU
+  // restore"; a container device of a remapped GPU must be there under its new UUID.
+  Status check_gpus() {
+    std::map<std::string, std::string> moved;
+    for (const auto& p : gpu_.cuda().map().pairs) moved[p.old_gpu.str()] = p.new_gpu.str();
+    return check_gpus_present(manifest_->container(), host_.gpu_devices, moved);
+  }
 
-  // A restore is all or nothing: when a step after criu failed, the restored tree is killed
-  // (the images stay, for another try, e.g. with a corrected --device-map).
-  Status finish() {
-    if (phases_.failed() && root_pid_ > 0) {
-      for (pid_t p : restored_pids()) ::kill(p, SIGKILL);
-      int ws;
-      ::waitpid(root_pid_, &ws, 0);
-      host_.progress.note("killed the restored tree (pid " + std::to_string(root_pid_) +
-                          "): its GPU state could not be restored; the images are unchanged");
-      root_pid_ = 0;
-    }
-    gpu_.finish();
+  Status arm_recovery() {
+    GPUCR_TRY(gpu_.arm_recovery(target_->restore_pidfile(), target_->journal_record()));
+    freezer_.on_change([this](const pb::FreezerRecord& r) {
+      auto& j = gpu_.journal();
+      j.data().freezer = message_to_json(r);
+      return j.save();
+    });
     return {};
   }
 
-  std::vector<pid_t> restored_pids() const {
-    std::vector<pid_t> out = {root_pid_};
-    if (auto tree = proc::process_tree(host_.procs, root_pid_)) {
-      for (const auto& p : *tree) out.push_back(p.pid);
-    }
-    return out;
-  }
+  Status wait_for_pids() { return wait_for_free_pids(host_.procs, pids_, req_.pid_wait); }
 
   // criu hangs restoring tasks into a frozen cgroup: the one recorded at checkpoint may still be
-  // frozen (gpucr put it back so after dumping a frozen tree).
+  // frozen (gpucr put it back so after dumping a frozen tree). The thaw is journaled first.
   Status check_cgroup() {
     freezer::Cgroup cg = freezer::from_record(manifest_->freezer());
     if (!host_.freezer.exists(cg) || !freezer::counts_as_frozen(GPUCR_TRY(host_.freezer.state(cg)))) return {};
-    if (!opts_.restore_frozen) {
+    if (!req_.restore_frozen) {
       return fail(Error(cg.describe() + " is frozen: criu would hang restoring the tree into it")
                       .with_hint("thaw it first, or pass --restore-frozen: gpucr then thaws it for the restore and "
                                  "freezes it again once the tree is restored"));
@@ -122,56 +140,63 @@ class RestoreRun {
     return {};
   }
 
-  Status refreeze() {
-    if (!manifest_ || !manifest_->has_freezer()) {
-      host_.progress.note("no freezer state recorded at checkpoint: the restored tree runs");
-      return {};
-    }
-    refrozen_ = GPUCR_TRY(freezer::refreeze_restored(host_.freezer, root_pid_, manifest_->freezer()));
-    if (!refrozen_) host_.progress.note("the tree's cgroup was thawed at checkpoint: the restored tree runs");
-    return {};
-  }
-
-  criu::RestoreFlags restore_flags() const {
-    criu::RestoreFlags f;
-    static_cast<criu::CommonFlags&>(f) = opts_.criu_flags;
+  CriuOptions criu_options() const {
+    CriuOptions o = req_.criu;
     if (manifest_) {  // a restore needs the flags the dump used; the caller may add more
       const auto& d = manifest_->flags();
-      f.tcp_established |= d.tcp_established();
-      f.shell_job |= d.shell_job();
-      f.ext_unix_sk |= d.ext_unix_sk();
-      f.file_locks |= d.file_locks();
+      o.tcp_established |= d.tcp_established();
+      o.shell_job |= d.shell_job();
+      o.ext_unix_sk |= d.ext_unix_sk();
+      o.file_locks |= d.file_locks();
     }
-    f.image_dir = gpu_.view_dir().empty() ? opts_.image_dir : gpu_.view_dir();
-    f.work_dir = work_dir_;
-    f.pidfile = work_dir_ / "restore.pid";
-    return f;
+    return o;
   }
 
-  Status criu_restore() {
-    criu::RestoreFlags f = restore_flags();
-    ::unlink(f.pidfile->c_str());
-    plugins_ = GPUCR_TRY(criu::PluginDir::create(work_dir_, amd_.plugin_files()));
-    f.plugin_dir = plugins_.path();  // exactly the plugins this image needs (core/criu_plugins.hpp)
-    criu::Invocation inv{criu::restore_args(f), work_dir_ / criu::kRestoreLog, amd_.criu_env(), {}};
-    auto ran = host_.criu.run(inv, [&](pid_t pid) { gpu_.restore_started(pid); });
+  Status restore_tree() {
+    auto scratch = GPUCR_TRY(gpu_.journal().scratch_dir());
+    plugins_ = GPUCR_TRY(criu::PluginDir::create(scratch, amd_.plugin_files()));
+    RestoreJob j;
+    j.image_dir = gpu_.view_dir().empty() ? req_.image_dir : gpu_.view_dir();
+    j.work_dir = work_dir_;
+    j.plugin_dir = plugins_.path();  // exactly the plugins this image needs (core/criu_plugins.hpp)
+    j.criu = criu_options();
+    j.env = amd_.criu_env();
+    j.journal = &gpu_.journal();
+    j.started = [&](pid_t pid) { gpu_.restore_started(pid); };
+    auto root = target_->restore(j, manifest_);
     (void)plugins_.remove();
-    auto out = GPUCR_TRY(std::move(ran));
-    if (!out.status.success()) {
-      Error e("criu restore of " + opts_.image_dir.string() + " failed (" + out.status.describe() + ")");
-      e.details = out.error_lines;
-      e.hint = "criu's log: " + inv.log.string();
-      return fail(std::move(e));
-    }
-    auto text = GPUCR_TRY(read_file(*f.pidfile));
-    root_pid_ = static_cast<pid_t>(GPUCR_TRY(parse_int(trim(text), "restored root pid")));
-    log::info("restored tree root: pid " + std::to_string(root_pid_));
+    restored_ = true;
+    root_pid_ = GPUCR_TRY(std::move(root));
     return {};
   }
 
-  Status write_pid_file() {
-    if (!opts_.pid_file) return {};
-    return write_file_atomic(*opts_.pid_file, std::to_string(root_pid_) + "\n", 0644);
+  Status find_restored() {
+    GPUCR_TRY(target_->map_pids(root_pid_, manifest_));
+    return gpu_.find_restored(root_pid_);
+  }
+
+  Status gpu_unlock() {
+    GPUCR_TRY(gpu_.unlock());
+    gpu_done_ = true;
+    return {};
+  }
+
+  Status freeze_again() {
+    refrozen_ = GPUCR_TRY(target_->freeze_again(root_pid_, manifest_));
+    return {};
+  }
+
+  // A restore is all or nothing: when a step after the restore failed before the GPU state was
+  // back, the restored tree is killed (a container also deleted); the images stay, for another
+  // try (e.g. with a corrected --device-map). A tree that runs whole but could not be frozen
+  // again stays.
+  Status finish() {
+    if (phases_.failed() && restored_ && !gpu_done_) {
+      target_->remove_restored(root_pid_);
+      root_pid_ = 0;
+    }
+    gpu_.finish();
+    return {};
   }
 
   RestoreReport report() {
@@ -184,43 +209,47 @@ class RestoreRun {
     r.cuda_report = gpu_.cuda().report_lines();
     r.plugins = gpu_.plugins();
     r.refrozen = refrozen_;
+    target_->report(r);
     return r;
   }
 
-  const RestoreOptions& opts_;
+  const RestoreRequest& req_;
   Host& host_;
   Phases phases_;
+  std::unique_ptr<RestoreTarget> target_;
   fs::path work_dir_;
-  std::optional<pb::Manifest> manifest_;
-  std::vector<pid_t> pids_;
-  pid_t root_pid_ = 0;
   GpuRestore gpu_;
-  criu::Inventory inventory_;
   freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
-  bool refrozen_ = false;
   AmdRestore amd_;
+  std::optional<pb::Manifest> manifest_;
+  criu::Inventory inventory_;
+  std::vector<pid_t> pids_;
   bool amd_needed_ = false;
   criu::PluginDir plugins_;
+  bool restored_ = false;
+  bool gpu_done_ = false;
+  bool refrozen_ = false;
+  pid_t root_pid_ = 0;
 };
 
 }  // namespace
 
-RestoreReport restore(const RestoreOptions& opts, Host& host) { return RestoreRun(opts, host).run(); }
+std::unique_ptr<RestoreTarget> make_restore_target(const RestoreRequest& req, Host& host) {
+  if (req.container) return make_container_restore(req, host);
+  return make_tree_restore(req, host);
+}
 
-ExitStatus wait_for_tree(pid_t root) {
+RestoreReport restore(const RestoreRequest& req, Host& host) { return RestoreRun(req, host).run(); }
+
+ExitStatus wait_for_tree(Host& host, pid_t root) {
+  proc::ProcessId id{root, 0};
+  if (auto info = host.procs.info(root)) id.start_time = info->start_time;
   for (;;) {
-    int ws = 0;
-    pid_t r = ::waitpid(root, &ws, WNOHANG);
-    if (r == root) return ExitStatus::from_wait_status(ws);
-    if (r < 0 && errno != EINTR) {
-      // Not our child (should not happen with --restore-sibling): poll until it is gone.
-      if (::kill(root, 0) != 0) return ExitStatus{};
-    }
+    if (auto st = host.control.reap(root, host.time.now() + std::chrono::milliseconds(50))) return *st;
     if (int sig = signals::cancel_signal()) {
-      ::kill(root, sig);
+      (void)host.control.kill(id, sig);
       signals::clear();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

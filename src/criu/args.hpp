@@ -10,19 +10,27 @@
 
 namespace gpucr::criu {
 
-// Options shared by dump and restore that mirror criu's flags of the same names.
-struct CommonFlags {
+// Every criu flag a gpucr user can set: the one place they live (core/request.hpp says how each
+// reaches the criu a container's runtime runs).
+struct Options {
   bool tcp_established = false;
   bool shell_job = false;
   bool ext_unix_sk = false;
   bool file_locks = false;
-  std::string manage_cgroups_mode;                 // empty: criu's default
-  std::optional<std::filesystem::path> plugin_dir; // -L; empty: criu's default
-  std::optional<std::filesystem::path> action_script;
-  // criu -vN: 2 (errors and warnings, criu's default; enough for gpucr's error excerpts) is
+  std::string manage_cgroups_mode;                     // empty: criu's default
+  // criu -vN; unset: 2 (errors and warnings, criu's default; enough for gpucr's error excerpts),
   // faster on large images than 4 (debug lines with timestamps, as runc asks for), which keeps
   // the most for a post-mortem (docs/BENCHMARKS.md, GPU section).
-  int log_level = 2;
+  std::optional<int> log_level;
+  std::optional<int> timeout_s;                        // dump: --timeout (seizing the tree)
+  std::optional<std::filesystem::path> freeze_cgroup;  // dump: --freeze-cgroup: criu freezes it to seize tasks
+  std::optional<std::filesystem::path> plugins_dir;    // where CRIU's plugins are (gpucr's --criu-plugins-dir)
+};
+
+// A criu command line: the user's options plus what gpucr adds.
+struct CommonFlags : Options {
+  std::optional<std::filesystem::path> libdir;         // -L: gpucr's private plugin directory
+  std::optional<std::filesystem::path> action_script;
 };
 
 struct DumpFlags : CommonFlags {
@@ -30,8 +38,6 @@ struct DumpFlags : CommonFlags {
   std::filesystem::path image_dir;
   std::filesystem::path work_dir;
   bool leave_running = false;
-  std::optional<int> timeout_s;
-  std::optional<std::filesystem::path> freeze_cgroup;  // --freeze-cgroup: criu freezes it to seize tasks
   // Interrupt-only mode: criu seizes the tasks with ptrace alone, never through the cgroup
   // freezer. Required once gpucr thawed the tree's cgroup for GPU work (the GPU processes must
   // keep running until criu stops them); dump_args then never emits --freeze-cgroup.

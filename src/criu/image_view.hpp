@@ -10,7 +10,7 @@
 //     inventory.img                    -> a new file: the given inventory (e.g. without cuda_plugin)
 //
 // Hard links in a subdirectory, not symlinks: criu opens some images from inside a restored
-// container's mount namespace, where absolute symlinks into IMAGE_DIR do not resolve (FACTS.md
+// container's mount namespace, where absolute symlinks into IMAGE_DIR do not resolve (docs/FACTS.md
 // §3). criu only reads images on restore, so the linked files stay byte-identical. The view is
 // removed afterwards (remove(), or the destructor), also on failure; views left by a gpucr that
 // died are removed by the next create() in the same directory.

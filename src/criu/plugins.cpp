@@ -11,9 +11,9 @@ Handler handler_for(std::string_view plugin) { return plugin == kCudaPlugin ? Ha
 
 const char* to_string(Handler h) { return h == Handler::gpucr ? "gpucr" : "criu"; }
 
-fs::path plugin_dir(const std::optional<fs::path>& libdir_flag) {
+fs::path plugin_dir(const std::optional<fs::path>& libdir_flag, const char* criu_libs_dir) {
   if (libdir_flag) return *libdir_flag;
-  if (const char* env = std::getenv("CRIU_LIBS_DIR"); env && *env) return env;
+  if (criu_libs_dir && *criu_libs_dir) return criu_libs_dir;
   return kDefaultPluginDir;
 }
 

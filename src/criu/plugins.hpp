@@ -3,7 +3,7 @@
 // CRIU names the GPU state an image holds after the plugin that wrote it: "cuda_plugin" (NVIDIA)
 // and "amdgpu_plugin" (AMD). gpucr restores CUDA state itself (driver API in libcuda.so.1 or
 // NVIDIA's cuda-checkpoint tool), so "cuda_plugin" is handled by gpucr; AMD state can only be
-// restored inside criu (FACTS.md §5), so "amdgpu_plugin" needs CRIU's amdgpu_plugin.so in criu's
+// restored inside criu (docs/FACTS.md §5), so "amdgpu_plugin" needs CRIU's amdgpu_plugin.so in criu's
 // plugin directory. Names gpucr does not know are left to criu.
 //
 // The field's states (criu/inventory.hpp):
@@ -80,8 +80,8 @@ PluginPlan plan_plugins(const Inventory& inv, const HandlerProbe& probe, const f
 // Fails (Exit::missing_dependency) naming every listed handler missing here and how to get it.
 Status require_handlers(const PluginPlan& plan, const fs::path& image_dir);
 
-// criu's plugin directory as criu resolves it: -L/--libdir, else $CRIU_LIBS_DIR, else
-// /usr/lib/criu.
-fs::path plugin_dir(const std::optional<fs::path>& libdir_flag);
+// criu's plugin directory as criu resolves it: -L/--libdir, else $CRIU_LIBS_DIR (its value is
+// `criu_libs_dir`, null when unset), else /usr/lib/criu.
+fs::path plugin_dir(const std::optional<fs::path>& libdir_flag, const char* criu_libs_dir);
 
 }  // namespace gpucr::criu

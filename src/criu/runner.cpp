@@ -35,6 +35,7 @@ Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(
   cmd.argv.insert(cmd.argv.end(), inv.args.begin(), inv.args.end());
   cmd.env = inv.env;
   cmd.hold = true;
+  cmd.new_pgroup = true;
   // criu's own stdout/stderr (rarely used: it logs to the log file) go beside the log.
   cmd.stdout_file = inv.log.string() + ".out";
   cmd.stderr_file = "=stdout";
@@ -44,10 +45,12 @@ Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(
   child.release();
   Outcome out;
   for (;;) {
-    if (auto st = child.wait_until(Clock::now() + std::chrono::milliseconds(200))) {
+    int wake = inv.actions ? inv.actions->fd() : -1;
+    if (auto st = child.wait_until(Clock::now() + std::chrono::milliseconds(200), wake)) {
       out.status = *st;
       break;
     }
+    if (inv.actions && inv.on_action) inv.actions->serve(inv.on_action);
     if (inv.tick) inv.tick();
   }
   out.elapsed = Clock::now() - t0;

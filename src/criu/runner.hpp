@@ -2,6 +2,7 @@
 // the exit status and the Error lines of the log. Fake: tests/unit/fakes.hpp (FakeCriuRunner).
 #pragma once
 
+#include "criu/action_channel.hpp"
 #include "criu/locate.hpp"
 #include "util/subprocess.hpp"
 
@@ -16,6 +17,10 @@ struct Invocation {
   std::filesystem::path log;                 // where criu's log ends up (work dir + log name)
   std::map<std::string, std::string> env;    // extra environment (action scripts read it)
   std::function<void()> tick;                // called about every 200 ms while criu runs
+  // criu's action scripts (the args name gpucr as --action-script): answered by `on_action`
+  // through `actions` while criu runs (criu/action_channel.hpp). Null: no action script.
+  ActionServer* actions = nullptr;
+  ActionServer::Handler on_action;
 };
 
 struct Outcome {
@@ -28,8 +33,9 @@ class Runner {
  public:
   virtual ~Runner() = default;
   virtual const Binary& binary() const = 0;
-  // Runs criu to the end. `started` gets criu's pid after fork and before exec, so the caller
-  // can record it (crash recovery waits for that pid) before criu does anything.
+  // Runs criu to the end, in its own process group (a Ctrl-C at the terminal reaches gpucr, not
+  // criu). `started` gets criu's pid after fork and before exec, so the caller can record it
+  // (crash recovery waits for that pid) before criu does anything.
   virtual Result<Outcome> run(const Invocation& inv, const std::function<void(pid_t)>& started) = 0;
 };
 

@@ -55,7 +55,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   DemoReport r;
   auto fail_with = [&](Error e) {
     r.status = fail(std::move(e));
-    return r;
+    return std::move(r);
   };
   char tmpl[] = "/tmp/gpucr-demo.XXXXXX";
   if (!::mkdtemp(tmpl)) return fail_with(sys_error("cannot create a temporary directory", errno));
@@ -72,7 +72,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   std::error_code ec;
   fs::path exe = fs::read_symlink(opts.self_exe, ec);  // so the workload's comm is "gpucr", not "exe"
   if (ec) exe = opts.self_exe;
-  Command cmd{.argv = {exe.string(), "__demo-workload", "--dir", work.string(), "--mib",
+  Command cmd{.argv = {exe.string(), self::kDemoWorkload, "--dir", work.string(), "--mib",
                        std::to_string(opts.mib), "--gpu-mib", std::to_string(opts.gpu_mib)},
               .stdout_file = work / "workload.log",
               .stderr_file = "=stdout",
@@ -91,7 +91,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
                            (log.empty() ? std::string() : ": " + std::string(trim(log)))));
   }
 
-  CheckpointOptions co;
+  CheckpointRequest co;
   co.pid = r.original_pid;
   co.image_dir = opts.image_dir.value_or(tmp / "images");
   co.cuda = opts.cuda;
@@ -102,7 +102,7 @@ DemoReport run_demo(const DemoOptions& opts, Host& host) {
   kill_original.dismiss();
   r.at_checkpoint = read_status(work).value_or(WorkloadStatus{});
 
-  RestoreOptions ro;
+  RestoreRequest ro;
   ro.image_dir = co.image_dir;
   ro.cuda = opts.cuda;
   r.restore = restore(ro, host);

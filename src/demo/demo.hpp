@@ -3,12 +3,13 @@
 
 #include "core/checkpoint.hpp"
 #include "core/restore.hpp"
+#include "common/self_exec.hpp"
 #include "demo/workload.hpp"
 
 namespace gpucr::demo {
 
 struct DemoOptions {
-  std::filesystem::path self_exe = "/proc/self/exe";  // the binary that runs __demo-workload
+  std::filesystem::path self_exe = self::kExe;        // the binary that runs __demo-workload
   std::optional<std::filesystem::path> image_dir;     // default: a temporary directory
   unsigned mib = 256;
   unsigned gpu_mib = 0;                               // > 0: the workload uses GPU 0

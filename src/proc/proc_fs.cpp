@@ -27,6 +27,7 @@ Status parse_stat(std::string_view stat, ProcInfo& out) {
   out.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
   out.pgid = static_cast<pid_t>(std::strtol(f[2].c_str(), nullptr, 10));
   out.sid = static_cast<pid_t>(std::strtol(f[3].c_str(), nullptr, 10));
+  out.flags = static_cast<unsigned>(std::strtoul(f[6].c_str(), nullptr, 10));
   out.threads = static_cast<int>(std::strtol(f[17].c_str(), nullptr, 10));
   out.start_time = std::strtoull(f[19].c_str(), nullptr, 10);
   return {};

@@ -23,6 +23,9 @@ struct ProcInfo {
   int threads = 1;
   std::vector<pid_t> nspid;         // outermost (this namespace) first, innermost last
   std::uint64_t rss_bytes = 0;      // VmRSS
+  unsigned flags = 0;               // the kernel's PF_* flags (/proc/PID/stat field 9)
+
+  bool kernel_thread() const { return (flags & 0x00200000u) != 0; }  // PF_KTHREAD
 };
 
 struct FdEntry {

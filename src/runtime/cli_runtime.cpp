@@ -1,5 +1,6 @@
 #include "runtime/cli_runtime.hpp"
 
+#include "common/self_exec.hpp"
 #include "util/signals.hpp"
 #include "util/strings.hpp"
 
@@ -29,6 +30,9 @@ class CliRunning : public Running {
   explicit CliRunning(Child c) : child_(std::move(c)) {}
   pid_t pid() const override { return child_.pid(); }
   std::optional<ExitStatus> wait_until(Clock::time_point deadline) override { return child_.wait_until(deadline); }
+  std::optional<ExitStatus> wait_until(Clock::time_point deadline, int wake_fd) override {
+    return child_.wait_until(deadline, wake_fd);
+  }
   void kill(int sig) override { child_.kill(sig); }
 
  private:
@@ -116,7 +120,7 @@ Status run_to_end(Runtime& rt, const std::vector<std::string>& args, std::chrono
 
 bool is_self(const fs::path& p) {
   struct stat a {}, b {};
-  return ::stat(p.c_str(), &a) == 0 && ::stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
+  return ::stat(p.c_str(), &a) == 0 && ::stat(self::kExe, &b) == 0 && a.st_dev == b.st_dev &&
          a.st_ino == b.st_ino;
 }
 

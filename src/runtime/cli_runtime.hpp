@@ -23,6 +23,13 @@ class CliRuntime : public Runtime {
   std::vector<std::string> globals_;
 };
 
+class CliRuntimeFactory : public RuntimeFactory {
+ public:
+  std::unique_ptr<Runtime> open(const fs::path& path, const std::vector<std::string>& globals) override {
+    return std::make_unique<CliRuntime>(path, globals);
+  }
+};
+
 // Resolves --runtime (a name searched in PATH, or a path) to an executable. Refuses gpucr itself
 // (its wrapper names included): gpucr would then lock and orchestrate twice.
 Result<fs::path> resolve_runtime(const std::string& name_or_path);

@@ -60,9 +60,9 @@ Error busy(const fs::path& path, const std::string& id, std::chrono::millisecond
 
 }  // namespace
 
-Result<ContainerLock> ContainerLock::acquire(const fs::path& run, const std::string& id, const std::string& operation,
+Result<ContainerLock> ContainerLock::acquire(const RunDir& run, const std::string& id, const std::string& operation,
                                              std::chrono::milliseconds wait) {
-  GPUCR_TRY(make_containers_dir(run));
+  GPUCR_TRY(run.ensure("containers"));
   fs::path path = container_lock_file(run, id);
   auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
@@ -79,9 +79,9 @@ Result<ContainerLock> ContainerLock::acquire(const fs::path& run, const std::str
   }
 }
 
-Result<std::optional<ContainerLock>> ContainerLock::try_acquire(const fs::path& run, const std::string& id,
+Result<std::optional<ContainerLock>> ContainerLock::try_acquire(const RunDir& run, const std::string& id,
                                                                 const std::string& operation) {
-  GPUCR_TRY(make_containers_dir(run));
+  GPUCR_TRY(run.ensure("containers"));
   fs::path path = container_lock_file(run, id);
   auto fd = GPUCR_TRY(attempt(path));
   if (!fd) return std::optional<ContainerLock>();
@@ -89,7 +89,7 @@ Result<std::optional<ContainerLock>> ContainerLock::try_acquire(const fs::path& 
   return std::optional<ContainerLock>(ContainerLock(std::move(*fd), path));
 }
 
-std::optional<std::string> ContainerLock::holder(const fs::path& run, const std::string& id) {
+std::optional<std::string> ContainerLock::holder(const RunDir& run, const std::string& id) {
   fs::path path = container_lock_file(run, id);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return std::nullopt;

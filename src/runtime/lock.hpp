@@ -7,6 +7,7 @@
 // therefore checks after flock that the path still names the file it locked, and retries if not.
 #pragma once
 
+#include "common/run_dir.hpp"
 #include "util/fd.hpp"
 #include "util/result.hpp"
 
@@ -26,15 +27,15 @@ class ContainerLock {
 
   // Waits up to `wait` for the lock (0: one try). Fails naming the holder, or when a
   // cancellation signal arrives.
-  static Result<ContainerLock> acquire(const std::filesystem::path& run, const std::string& id,
+  static Result<ContainerLock> acquire(const RunDir& run, const std::string& id,
                                        const std::string& operation, std::chrono::milliseconds wait);
   // nullopt when another process holds it.
-  static Result<std::optional<ContainerLock>> try_acquire(const std::filesystem::path& run, const std::string& id,
+  static Result<std::optional<ContainerLock>> try_acquire(const RunDir& run, const std::string& id,
                                                           const std::string& operation);
 
   // The holder line ("pid=... start=... op=...") when a gpucr operation holds the lock of `id`
   // right now; nullopt when nobody does (the lock file is never created here).
-  static std::optional<std::string> holder(const std::filesystem::path& run, const std::string& id);
+  static std::optional<std::string> holder(const RunDir& run, const std::string& id);
 
   bool held() const { return static_cast<bool>(fd_); }
   // Unlinks the lock file (while still holding it) and releases the lock.

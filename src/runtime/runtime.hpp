@@ -4,6 +4,7 @@
 
 #include "util/subprocess.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -41,6 +42,12 @@ class Running {
   virtual pid_t pid() const = 0;
   // nullopt: still running at `deadline`.
   virtual std::optional<ExitStatus> wait_until(Clock::time_point deadline) = 0;
+  // The same, but returns (nullopt) early once `wake_fd` is readable. This default ignores the
+  // fd and waits at most 20 ms, so a caller's loop still gets to it.
+  virtual std::optional<ExitStatus> wait_until(Clock::time_point deadline, int wake_fd) {
+    (void)wake_fd;
+    return wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+  }
   virtual void kill(int sig) = 0;
 };
 
@@ -60,6 +67,14 @@ class Runtime {
   using Started = std::function<void(pid_t)>;
   virtual Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args, const Env& env = {},
                                                  const Started& started = {}) = 0;
+};
+
+// Opens runtimes by path: the seam that gives the drivers, the hooks and recovery a Runtime.
+// Real: CliRuntimeFactory (cli_runtime.hpp). Fake: tests/unit/container_fakes.hpp.
+class RuntimeFactory {
+ public:
+  virtual ~RuntimeFactory() = default;
+  virtual std::unique_ptr<Runtime> open(const fs::path& path, const std::vector<std::string>& globals) = 0;
 };
 
 // Runs `<runtime> args...` to its end (at most `timeout`); fails naming the command and status.

@@ -99,6 +99,7 @@ std::vector<char*> c_array(std::vector<std::string>& v) {
     ::close(hold_fd);
   }
   if (cmd.new_session && ::setsid() < 0) die(errno);
+  if (cmd.new_pgroup && !cmd.new_session && ::setpgid(0, 0) < 0) die(errno);
   if (cmd.stdin_null) {
     int nul = ::open("/dev/null", O_RDONLY);
     if (nul < 0 || ::dup2(nul, 0) < 0) die(errno);
@@ -234,7 +235,9 @@ void Child::release() {
   }
 }
 
-std::optional<ExitStatus> Child::wait_until(Clock::time_point deadline) {
+std::optional<ExitStatus> Child::wait_until(Clock::time_point deadline) { return wait_until(deadline, -1); }
+
+std::optional<ExitStatus> Child::wait_until(Clock::time_point deadline, int wake_fd) {
   if (pid_ <= 0) return ExitStatus{};
   for (;;) {
     int ws = 0;
@@ -253,8 +256,9 @@ std::optional<ExitStatus> Child::wait_until(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     int ms = static_cast<int>(std::min<long long>(left + 1, 1000));
     if (pidfd_) {
-      pollfd p{pidfd_.get(), POLLIN, 0};
-      ::poll(&p, 1, ms);
+      pollfd p[2] = {{pidfd_.get(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      int n = ::poll(p, wake_fd >= 0 ? 2 : 1, ms);
+      if (n > 0 && wake_fd >= 0 && (p[1].revents & POLLIN) && !(p[0].revents & POLLIN)) return std::nullopt;
     } else {
       ::usleep(static_cast<useconds_t>(std::min(ms, 10)) * 1000);
     }

@@ -38,6 +38,7 @@ struct Command {
   std::filesystem::path stderr_file;      // empty: inherit; "=stdout" shares stdout
   bool stdin_null = true;
   bool new_session = false;               // setsid(): own session and process group
+  bool new_pgroup = false;                // setpgid(0, 0): own process group (terminal signals miss it)
   bool hold = false;                      // child waits for Child::release() before exec
   bool die_with_parent = false;           // SIGKILL when the spawning thread (or gpucr) dies
   std::vector<int> keep_fds;              // fds the child keeps (others are close-on-exec)
@@ -62,6 +63,8 @@ class Child {
   void release();
   // Waits until the child ends or `deadline` passes (nullopt: timed out; the child runs on).
   std::optional<ExitStatus> wait_until(Clock::time_point deadline);
+  // The same, but returns (nullopt) as soon as `wake_fd` is readable (-1: none).
+  std::optional<ExitStatus> wait_until(Clock::time_point deadline, int wake_fd);
   ExitStatus wait();
   void kill(int sig);
   bool running() const { return pid_ > 0; }

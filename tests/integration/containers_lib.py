@@ -232,6 +232,16 @@ class GpucrEnv:
                                 f"export GPUCR_RUN_DIR='{self.run_dir}' GPUCR_LOG_FILE='{self.log}' {exports}\n"
                                 f"exec '{self.link_dir / 'gpucr-runc'}' \"$@\"\n")
 
+    def private_dir(self, *parts):
+        """RUN_DIR/parts..., every missing level created with mode 0700 as gpucr makes them
+        (gpucr refuses a run directory others can open: common/run_dir.hpp)."""
+        d = self.run_dir
+        for part in ("",) + parts:
+            d = d / part if part else d
+            d.mkdir(mode=0o700, exist_ok=True)
+            d.chmod(0o700)
+        return d
+
     def journals(self):
         d = self.run_dir / "ops"
         return sorted(p.name for p in d.iterdir()) if d.exists() else []
@@ -284,7 +294,7 @@ class Runc:
         c = json.loads((b / "config.json").read_text())
         c["process"]["terminal"] = False
         c["process"]["args"] = args or ["sh", "-c", COUNTER]
-        # FACTS §1: rlimits above the current ones can't be set without CAP_SYS_RESOURCE.
+        # docs/FACTS.md §1: rlimits above the current ones can't be set without CAP_SYS_RESOURCE.
         c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
         c["root"]["readonly"] = False
         c["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{name}"

@@ -64,7 +64,7 @@ class Podman:
 
     def run_counter(self, name, data_dir, image, extra=(), fake_cuda=None, apps=2):
         """Runs COUNTER (with fake_cuda, a FakeCuda: `apps` fake CUDA apps beside it)."""
-        # FACTS §1: podman's default rlimits can't be set without CAP_SYS_RESOURCE.
+        # docs/FACTS.md §1: podman's default rlimits can't be set without CAP_SYS_RESOURCE.
         cmd, cuda = COUNTER, []
         if fake_cuda is not None:
             cmd = cuda_workload(apps)

@@ -100,8 +100,7 @@ def test_containers_runc_second_operation_waits_for_the_lock_then_fails_clearly(
     data.mkdir()
     cid = unique()
     runc.start(cid, runc.bundle(busybox_rootfs, cid, data))
-    lock_dir = gpucr_env.run_dir / "containers"
-    lock_dir.mkdir(parents=True)
+    lock_dir = gpucr_env.private_dir("containers")
     with open(lock_dir / f"{cid}.lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         f.write(f"pid={os.getpid()} start=0 op=test-holder\n")

@@ -71,7 +71,7 @@ def test_containers_wrapper_passes_every_command_with_identical_argv_and_fds(gpu
          "--leave-running", "--tcp-established", "--file-locks", "c2"],
     ]
     # gpucr's leftovers of c1 (a record, a free lock file) go when an engine deletes c1.
-    (gpucr_env.run_dir / "containers/c1").mkdir(parents=True)
+    gpucr_env.private_dir("containers", "c1")
     (gpucr_env.run_dir / "containers/c1/devices.json").write_text("{}")
     (gpucr_env.run_dir / "containers/c1.lock").write_text("")
     for args in calls:

@@ -1,5 +1,5 @@
 """Self-tests of the fake NVIDIA stack (tests/fakes): it must behave like driver 580 did on the
-H100 (shared/FACTS.md section 2), since gpucr's CUDA tests in CI trust it."""
+H100 (docs/FACTS.md section 2), since gpucr's CUDA tests in CI trust it."""
 import json
 import os
 import subprocess

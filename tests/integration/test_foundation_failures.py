@@ -40,7 +40,9 @@ def test_missing_criu_on_restore(gpucr, tmp_path):
 def test_gone_pid(gpucr, trees, tmp_path):
     tree = trees.start(counting=False)
     tree.kill()
-    tree.wait_gone()
+    # Only the root's pid matters here; its killed children may wait for this VM's init to reap
+    # them for longer than a test should (docs/FACTS.md §1).
+    assert tree.reap_root(10) is not None
     images = tmp_path / "images"
     r = gpucr("checkpoint", "--pid", tree.pid, "--image-dir", images)
     assert r.returncode == 3

@@ -3,7 +3,7 @@ without GPU processes, criu failure, SIGTERM/SIGKILL of gpucr, recovery from a r
 `gpucr restore --restore-frozen`. Every test ends by asserting the kernel's state files.
 
 GPU trees (thaw for GPU work, interrupt-only criu) need the CUDA phases; their freezer logic is
-covered by tests/unit/test_keeper.cpp and the record-based recovery below.
+covered by tests/unit/test_freezer_keeper.cpp and the record-based recovery below.
 """
 import json
 import os
@@ -193,14 +193,17 @@ def start_checkpoint_paused_at_post_dump(cgroup, tree, tmp_path):
 
 
 def test_sigterm_of_gpucr_mid_checkpoint_leaves_the_original_state(cgroup, tree, tmp_path):
-    # A tree without GPU processes: criu's dump can't be interrupted safely, so it completes
-    # (GPU trees abandon the dump at post-dump instead: tests/integration/test_cuda_*).
+    # Every dump has gpucr's post-dump hook, GPU processes or not. criu runs the action script
+    # added last first: the test's script (which waits) runs before gpucr's hook, which then
+    # finds gpucr asked to stop and abandons the dump: criu resumes the tree and puts the
+    # cgroup back (a rollback, exit 1), before any process of the tree was killed.
     cgroup.freeze()
     p, img = start_checkpoint_paused_at_post_dump(cgroup, tree, tmp_path)
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
-    assert p.returncode == 0, err
-    assert "received SIGTERM during the criu dump, which can't be interrupted safely" in err
+    assert p.returncode == 1, err
+    assert "interrupted by SIGTERM during criu dump: gpucr's post-dump hook abandoned the dump" in err
+    assert not (img / "gpucr-manifest").exists()
     assert cgroup.state_files() == cgroup.expected_files("FROZEN")
     cgroup.thaw()
     assert tree.runs()

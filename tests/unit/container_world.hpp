@@ -1,14 +1,15 @@
-// The world the container driver tests run in (test_container_checkpoint_driver.cpp,
-// test_container_restore_driver.cpp): a fake runtime, process table, GPUs, freezer and CUDA driver.
+// The world the container target tests run in (test_core_container_checkpoint_target.cpp,
+// test_core_container_restore_target.cpp): a fake runtime, process table, GPUs, freezer, CUDA driver.
 #pragma once
 
 #include "container_fakes.hpp"
 #include "fake_cuda.hpp"
 #include "fake_freezer.hpp"
 #include "fake_handler_probe.hpp"
-#include "core/container_checkpoint.hpp"
-#include "core/container_restore.hpp"
-#include "core/journal.hpp"
+#include "core/checkpoint.hpp"
+#include "core/restore.hpp"
+#include "fakes.hpp"
+#include "recovery/journal.hpp"
 #include "core/manifest.hpp"
 #include "criu/image_view.hpp"
 #include "criu/inventory.hpp"
@@ -39,12 +40,13 @@ struct World {
   gpucr::fakes::FakeBackendFactory backends;
   gpucr::fakes::FakeFreezer freezer;
   gpucr::fakes::FakeHandlerProbe handlers;
-  Host host{procs, criu, progress, nvidia, backends, freezer, handlers, nullptr, "/bin/true"};  // a guardian that exits
-  ContainerHost chost{host, rt, gpus, tmp / "run"};
+  gpucr::fakes::CommonSeams seams;
+  Host host = seams.host(procs, criu, progress, nvidia, backends, freezer, handlers, nullptr, &gpus);
+  const RunDir& run = seams.run;
   std::shared_ptr<gpucr::fakes::FakeCheckpointer> driver;  // the fake driver (make_cuda, restored_as_900)
 
   World() {
-    ::setenv("GPUCR_RUN_DIR", (tmp / "run").c_str(), 1);  // journals
+    seams.runtimes.target = &rt;
     procs.add(500, 1, "sh", {500, 1}, "pid:[77]");
     procs.add(501, 500, "worker", {501, 7}, "pid:[77]");
     freezer.place(500, (tmp / "cg").string(), freezer::State::thawed);
@@ -59,7 +61,6 @@ struct World {
         << R"({"linux":{"devices":[{"path":"/dev/nvidia0","type":"c","major":195,"minor":2}]}})";
     gpus.host = {{"GPU-two", "Test GPU", 2}};
   }
-  ~World() { ::unsetenv("GPUCR_RUN_DIR"); }
   static void write_inventory(const fs::path& dir) {
     fs::create_directories(dir);
     std::ofstream(dir / "inventory.img") << std::string("\x16\x31\x31\x58\x06\x00\x00\x00\x08\x02\x10\x01\x62\x00", 14);
@@ -76,28 +77,24 @@ struct World {
     handlers.handlers[criu::kCudaPlugin] = {true, "the fake driver", ""};
     driver_knows(501, s);
   }
-  ContainerCheckpointOptions checkpoint_opts() {
-    ContainerCheckpointOptions o;
-    o.args.id = "c1";
-    o.args.image_path = tmp / "img";
-    o.cwd = tmp.path();
+  ContainerRef container() const { return ContainerRef{.id = "c1", .runtime = "/fake/runc", .globals = {"--root", "/fake/root"}}; }
+  CheckpointRequest checkpoint_opts() {
+    CheckpointRequest o;
+    o.container = container();
+    o.image_dir = tmp / "img";
     o.lock_wait = std::chrono::milliseconds(0);
     return o;
   }
-  ContainerRestoreOptions restore_opts() {
-    ContainerRestoreOptions o;
-    o.args.id = "c1";
-    o.args.image_path = tmp / "img";
-    o.args.bundle = tmp / "bundle";
-    o.args.detach = true;
-    o.cwd = tmp.path();
+  RestoreRequest restore_opts() {
+    RestoreRequest o;
+    o.container = container();
+    o.container->bundle = tmp / "bundle";
+    o.image_dir = tmp / "img";
+    o.detach = true;
     o.lock_wait = std::chrono::milliseconds(0);
     return o;
   }
 };
-
-#define NEED_ROOT() \
-  if (::geteuid() != 0) GTEST_SKIP() << "the drivers refuse to run without root"
 
 inline std::vector<std::string> listed_plugins(const fs::path& img) {
   auto inv = criu::read_inventory(img);

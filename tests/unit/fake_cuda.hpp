@@ -30,7 +30,7 @@ class FakeBackendFactory : public cuda::BackendFactory {
   }
 };
 
-// The driver's state machine per pid (FACTS.md §2 codes): pids not in `states` are not CUDA
+// The driver's state machine per pid (docs/FACTS.md §2 codes): pids not in `states` are not CUDA
 // processes (CUDA_ERROR_NOT_INITIALIZED). `fail` makes one step fail for one pid. Every call is
 // recorded as "step pid". Thread-safe: gpucr calls it from several threads.
 class FakeCheckpointer : public cuda::Checkpointer {

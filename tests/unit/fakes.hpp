@@ -7,23 +7,40 @@
 //   FakeCriuRunner     records every Invocation and answers with scripted outcomes, in order:
 //                      success, an exit code with Error lines, or a spawn error. A script may
 //                      have an effect (write the files criu would: images, pidfile, stats) and
-//                      the runner calls the `started` callback with a fake pid.
+//                      the runner calls the `started` callback with a fake pid. A successful
+//                      dump runs its action script's "post-dump" (Invocation::on_action) after
+//                      the effect, as criu does; a refusal fails the dump as criu's would.
 //   RecordingProgress  records the phases and notes a driver reports.
+//   FakePrivileges     root unless a test says otherwise (the unit suite runs unprivileged too).
+//   FakeTime           a clock whose sleep_for advances it at once.
+//   FakeControl        records the signals a driver sends; SIGKILL removes the process from a
+//                      FakeProcessTable (`table`), so no real process is ever signalled.
+//   FakeRuntimeFactory opens every runtime as `target` (container tests: container_fakes.hpp).
+//   NoGpuDevices       a host without GPU device nodes.
 //   FakeHost           all of Host's seams faked (CUDA: fake_cuda.hpp, freezer: fake_freezer.hpp,
-//                      GPU handlers: fake_handler_probe.hpp), and the Host over them.
+//                      GPU handlers: fake_handler_probe.hpp), a private run directory, and the
+//                      Host over them.
 //
 // Keep these fakes general: every driver test builds on them.
 #pragma once
 
 #include "core/host.hpp"
 #include "core/progress.hpp"
+#include "proc/control.hpp"
+#include "proc/privileges.hpp"
+#include "runtime/runtime.hpp"
+#include "support.hpp"
+#include "util/time.hpp"
 #include "criu/runner.hpp"
 #include "fake_cuda.hpp"
 #include "fake_freezer.hpp"
 #include "fake_handler_probe.hpp"
 #include "proc/process_table.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <deque>
 #include <functional>
 #include <map>
@@ -179,6 +196,17 @@ class FakeCriuRunner : public criu::Runner {
     Script s = std::move(scripts_.front());
     scripts_.pop_front();
     if (s.effect) s.effect(inv);
+    bool dump = !inv.args.empty() && inv.args[0] == "dump";
+    if (dump && s.outcome && s.outcome->status.success() && inv.on_action) {
+      actions.push_back("post-dump");
+      if (auto verdict = inv.on_action("post-dump"); !verdict) {
+        criu::Outcome o;
+        o.status.code = 1;
+        o.error_lines = {"Error (criu/cr-dump.c:0): post-dump script failed: " + verdict.error().what,
+                         "Error (criu/cr-dump.c:0): Dumping FAILED."};
+        return o;
+      }
+    }
     return s.outcome;
   }
 
@@ -194,6 +222,7 @@ class FakeCriuRunner : public criu::Runner {
   }
 
   std::vector<criu::Invocation> invocations;
+  std::vector<std::string> actions;  // the action-script actions run
   pid_t started_pid = 4242;
 
  private:
@@ -216,9 +245,128 @@ class RecordingProgress : public Progress {
   std::vector<std::string> notes;
 };
 
+class FakePrivileges : public proc::Privileges {
+ public:
+  uid_t euid() const override { return euid_; }
+  uid_t uid() const override { return uid_; }
+  bool setid() const override { return euid_ != uid_; }
+  uid_t euid_ = 0;
+  uid_t uid_ = 0;
+};
+
+class FakeTime : public TimeSource {
+ public:
+  Clock::time_point now() const override {
+    std::lock_guard lock(mu_);
+    return now_;
+  }
+  void sleep_for(std::chrono::milliseconds d) override {
+    std::lock_guard lock(mu_);
+    now_ += d;
+    slept += d;
+  }
+  std::chrono::milliseconds slept{0};
+
+ private:
+  mutable std::mutex mu_;
+  Clock::time_point now_ = Clock::now();
+};
+
+class FakeControl : public proc::ProcessControl {
+ public:
+  Status kill(const proc::ProcessId& id, int sig) override {
+    kills.emplace_back(id.pid, sig);
+    if (sig == SIGKILL && table && table->has(id.pid)) table->remove(id.pid);
+    return {};
+  }
+  std::optional<ExitStatus> reap(pid_t child, Clock::time_point) override {
+    reaped.push_back(child);
+    return ExitStatus{.code = 0, .signal = SIGKILL, .signaled = true};
+  }
+  FakeProcessTable* table = nullptr;
+  std::vector<std::pair<pid_t, int>> kills;
+  std::vector<pid_t> reaped;
+};
+
+// Opens every runtime as `target` (a FakeRuntime of container_fakes.hpp); without one, no
+// container operation can run.
+class FakeRuntimeFactory : public runtime::RuntimeFactory {
+ public:
+  std::unique_ptr<runtime::Runtime> open(const fs::path& path, const std::vector<std::string>& globals) override;
+  runtime::Runtime* target = nullptr;
+  std::vector<std::pair<fs::path, std::vector<std::string>>> opened;
+};
+
+class ForwardingRuntime : public runtime::Runtime {
+ public:
+  explicit ForwardingRuntime(runtime::Runtime* t) : t_(t) {}
+  std::string name() const override { return t_ ? t_->name() : "none"; }
+  fs::path path() const override { return t_ ? t_->path() : fs::path(); }
+  std::vector<std::string> globals() const override { return t_ ? t_->globals() : std::vector<std::string>{}; }
+  Result<runtime::ContainerState> state(const std::string& id) override {
+    if (!t_) return fail(Error("no runtime in this test", Exit::internal));
+    return t_->state(id);
+  }
+  Result<std::unique_ptr<runtime::Running>> start(const std::vector<std::string>& args, const Env& env = {},
+                                                  const Started& started = {}) override {
+    if (!t_) return fail(Error("no runtime in this test", Exit::internal));
+    return t_->start(args, env, started);
+  }
+
+ private:
+  runtime::Runtime* t_;
+};
+
+inline std::unique_ptr<runtime::Runtime> FakeRuntimeFactory::open(const fs::path& path,
+                                                                   const std::vector<std::string>& globals) {
+  opened.emplace_back(path, globals);
+  return std::make_unique<ForwardingRuntime>(target);
+}
+
+class NoGpuDevices : public hooks::GpuPresence {
+ public:
+  Result<std::vector<hooks::HostGpu>> gpus() override { return std::vector<hooks::HostGpu>{}; }
+  bool device_exists(char, unsigned, unsigned) override { return false; }
+};
+
+// The seams a test that assembles its own Host (own process table, criu runner, ...) takes as
+// they are: process control, privileges (root), clock, runtimes, GPU devices, a run directory.
+struct CommonSeams {
+  TempDir run_tmp;
+  FakeControl control;
+  FakePrivileges privileges;
+  FakeTime time;
+  FakeRuntimeFactory runtimes;
+  NoGpuDevices gpu_devices;
+  RunDir run{run_tmp.path() / "run", ::geteuid()};
+
+  Host host(proc::ProcessTable& procs, criu::Runner& criu, Progress& progress, cuda::GpuInventory& gpus,
+            cuda::BackendFactory& backends, freezer::Freezer& freezer, const criu::HandlerProbe& handlers,
+            const AmdHost* amd = nullptr, hooks::GpuPresence* devices = nullptr) {
+    return Host{.procs = procs,
+                .control = control,
+                .privileges = privileges,
+                .time = time,
+                .criu = criu,
+                .progress = progress,
+                .gpus = gpus,
+                .cuda_backends = backends,
+                .freezer = freezer,
+                .handlers = handlers,
+                .runtimes = runtimes,
+                .gpu_devices = devices ? *devices : gpu_devices,
+                .run = run,
+                .amd = amd,
+                .self_exe = "/bin/true"};  // a guardian that exits at once
+  }
+};
+
 // Every seam a driver needs, faked, and the Host over them. No CUDA backend and no GPUs unless
-// a test sets them; helpers gpucr would exec (guardian, __cuda-call) are /bin/true.
+// a test sets them; helpers gpucr would exec (guardian, __cuda-call) are /bin/true; journals go
+// to a private run directory.
 struct FakeHost {
+  FakeHost() { seams.control.table = &procs; }
+  CommonSeams seams;
   FakeProcessTable procs;
   FakeCriuRunner criu;
   RecordingProgress progress;
@@ -226,7 +374,10 @@ struct FakeHost {
   FakeBackendFactory cuda_backends;
   FakeFreezer freezer;
   FakeHandlerProbe handlers;
-  Host host{procs, criu, progress, gpus, cuda_backends, freezer, handlers, nullptr, "/bin/true"};
+  FakeControl& control = seams.control;
+  FakePrivileges& privileges = seams.privileges;
+  const RunDir& run = seams.run;
+  Host host = seams.host(procs, criu, progress, gpus, cuda_backends, freezer, handlers);
 };
 
 }  // namespace gpucr::fakes

@@ -67,7 +67,7 @@ inline void put_file(const fs::path& p, const std::string& data) {
   if (!write_file_atomic(p, data, 0600)) std::abort();
 }
 
-// FACTS.md §3: an inventory listing "cuda_plugin", and one with an empty plugins field.
+// docs/FACTS.md §3: an inventory listing "cuda_plugin", and one with an empty plugins field.
 inline std::string inventory_cuda_plugin() {
   return bytes({0x16, 0x31, 0x31, 0x58, 0x13, 0x00, 0x00, 0x00, 0x08, 0x02, 0x10, 0x01, 0x62, 0x0d, 0x62, 0x0b}) +
          "cuda_plugin";

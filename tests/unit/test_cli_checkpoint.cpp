@@ -24,9 +24,9 @@ TEST(CliCheckpoint, RequiredAndDefaultOptions) {
   EXPECT_EQ(o.image_dir, "/img");
   EXPECT_FALSE(o.work_dir.has_value());
   EXPECT_FALSE(o.leave_running);
-  EXPECT_FALSE(o.timeout_s.has_value());
-  EXPECT_FALSE(o.criu_flags.tcp_established || o.criu_flags.shell_job || o.criu_flags.ext_unix_sk ||
-               o.criu_flags.file_locks);
+  EXPECT_FALSE(o.criu.timeout_s.has_value());
+  EXPECT_FALSE(o.criu.tcp_established || o.criu.shell_job || o.criu.ext_unix_sk ||
+               o.criu.file_locks);
   EXPECT_FALSE(p.cmd->criu.has_value());
   EXPECT_FALSE(p.cmd->json);
   EXPECT_TRUE(static_cast<bool>(p.action));
@@ -41,11 +41,11 @@ TEST(CliCheckpoint, EveryOption) {
   EXPECT_EQ(o.pid, 7);
   EXPECT_EQ(o.work_dir, fs::path("/w"));
   EXPECT_TRUE(o.leave_running);
-  EXPECT_TRUE(o.criu_flags.tcp_established);
-  EXPECT_TRUE(o.criu_flags.shell_job);
-  EXPECT_TRUE(o.criu_flags.ext_unix_sk);
-  EXPECT_TRUE(o.criu_flags.file_locks);
-  EXPECT_EQ(o.timeout_s, 30);
+  EXPECT_TRUE(o.criu.tcp_established);
+  EXPECT_TRUE(o.criu.shell_job);
+  EXPECT_TRUE(o.criu.ext_unix_sk);
+  EXPECT_TRUE(o.criu.file_locks);
+  EXPECT_EQ(o.criu.timeout_s, 30);
   EXPECT_EQ(p.cmd->criu, fs::path("/opt/criu"));
   EXPECT_TRUE(p.cmd->json);
 }

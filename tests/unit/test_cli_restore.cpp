@@ -20,7 +20,7 @@ TEST(CliRestore, Defaults) {
   Parsed p;
   parse(p.app, {"restore", "--image-dir", "/img"});
   EXPECT_EQ(p.cmd->core.image_dir, "/img");
-  EXPECT_FALSE(p.cmd->detach);
+  EXPECT_FALSE(p.cmd->core.detach);
   EXPECT_FALSE(p.cmd->core.pid_file.has_value());
   EXPECT_FALSE(p.cmd->core.work_dir.has_value());
   EXPECT_DOUBLE_EQ(p.cmd->pid_wait_s, 10);
@@ -34,9 +34,9 @@ TEST(CliRestore, EveryOption) {
                 "--tcp-established", "--shell-job", "--ext-unix-sk", "--file-locks", "--pid-wait", "2.5", "--criu",
                 "/c", "--json"});
   EXPECT_EQ(p.cmd->core.work_dir, fs::path("/w"));
-  EXPECT_TRUE(p.cmd->detach);
+  EXPECT_TRUE(p.cmd->core.detach);
   EXPECT_EQ(p.cmd->core.pid_file, fs::path("/run/x.pid"));
-  const auto& f = p.cmd->core.criu_flags;
+  const auto& f = p.cmd->core.criu;
   EXPECT_TRUE(f.tcp_established && f.shell_job && f.ext_unix_sk && f.file_locks);
   EXPECT_DOUBLE_EQ(p.cmd->pid_wait_s, 2.5);
   EXPECT_EQ(p.cmd->criu, fs::path("/c"));
@@ -48,7 +48,7 @@ TEST(CliRestore, Aliases) {
   parse(p.app, {"restore", "--image-path", "/i", "--work-path", "/w", "-d", "--pidfile", "/p"});
   EXPECT_EQ(p.cmd->core.image_dir, "/i");
   EXPECT_EQ(p.cmd->core.work_dir, fs::path("/w"));
-  EXPECT_TRUE(p.cmd->detach);
+  EXPECT_TRUE(p.cmd->core.detach);
   EXPECT_EQ(p.cmd->core.pid_file, fs::path("/p"));
 
   Parsed q;

@@ -26,7 +26,6 @@ namespace {
 class RestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "the restore driver requires root";
     procs.add(1, 0, "init");
     images = tmp / "images";
     fs::create_directory(images);
@@ -57,13 +56,13 @@ class RestoreTest : public ::testing::Test {
   FakeCriuRunner& criu = fake.criu;
   RecordingProgress& progress = fake.progress;
   Host& host = fake.host;
-  RestoreOptions opts;
+  RestoreRequest opts;
 };
 
 }  // namespace
 
 TEST_F(RestoreTest, RunsCriuRestoreWithTheDumpFlagsOredIn) {
-  opts.criu_flags.shell_job = true;  // given on the command line
+  opts.criu.shell_job = true;  // given on the command line
   criu.push(restore_writes_pidfile());
   auto r = run();
   ASSERT_TRUE(r.status) << r.status.error().what;
@@ -207,11 +206,37 @@ TEST_F(RestoreTest, SeparateWorkDirHoldsLogAndPidfile) {
   EXPECT_EQ(mode_of(tmp / "work"), 0700u);
 }
 
+namespace {
+
+// The real process seams (/proc, signals and waitpid) for the tests of the foreground wait.
+struct RealProcesses {
+  FakeHost f;
+  proc::ProcFs procs;
+  proc::SystemControl control{procs};
+  SteadyTime time;
+  Host host{.procs = procs,
+            .control = control,
+            .privileges = f.privileges,
+            .time = time,
+            .criu = f.criu,
+            .progress = f.progress,
+            .gpus = f.gpus,
+            .cuda_backends = f.cuda_backends,
+            .freezer = f.freezer,
+            .handlers = f.handlers,
+            .runtimes = f.seams.runtimes,
+            .gpu_devices = f.seams.gpu_devices,
+            .run = f.run};
+};
+
+}  // namespace
+
 TEST(CoreRestoreWait, WaitForTreeReturnsTheChildsExitStatus) {
   pid_t kid = ::fork();
   ASSERT_GE(kid, 0);
   if (kid == 0) ::_exit(7);
-  ExitStatus s = wait_for_tree(kid);
+  RealProcesses real;
+  ExitStatus s = wait_for_tree(real.host, kid);
   EXPECT_FALSE(s.signaled);
   EXPECT_EQ(s.code, 7);
   EXPECT_EQ(s.shell_code(), 7);
@@ -225,7 +250,8 @@ TEST(CoreRestoreWait, WaitForTreeReportsASignal) {
     ::_exit(0);
   }
   ::kill(kid, SIGKILL);
-  ExitStatus s = wait_for_tree(kid);
+  RealProcesses real;
+  ExitStatus s = wait_for_tree(real.host, kid);
   EXPECT_TRUE(s.signaled);
   EXPECT_EQ(s.signal, SIGKILL);
   EXPECT_EQ(s.shell_code(), 128 + 9);

@@ -38,7 +38,7 @@ TEST(CriuArgs, DumpWithEveryFlag) {
   f.freeze_cgroup = "/sys/fs/cgroup/freezer/x";
   f.tcp_established = f.shell_job = f.ext_unix_sk = f.file_locks = true;
   f.manage_cgroups_mode = "ignore";
-  f.plugin_dir = "/empty";
+  f.libdir = "/empty";
   f.action_script = "/hook.sh";
   EXPECT_THAT(criu::dump_args(f),
               ElementsAreArray({"dump", "--tree", "7", "--images-dir", "/i", "--work-dir", "/w", "--log-file",

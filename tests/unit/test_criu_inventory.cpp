@@ -1,4 +1,4 @@
-// criu/inventory: the inventory.img codec and its `plugins` field (FACTS.md §3).
+// criu/inventory: the inventory.img codec and its `plugins` field (docs/FACTS.md §3).
 #include "criu/inventory.hpp"
 
 #include "support.hpp"

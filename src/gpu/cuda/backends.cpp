@@ -1,5 +1,6 @@
 #include "gpu/cuda/checkpointer.hpp"
 
+#include "common/self_exec.hpp"
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
@@ -27,7 +28,7 @@ Error no_answer(Step step, pid_t pid, const Error& why) {
 }  // namespace
 
 std::vector<std::string> helper_argv(const std::string& self_exe, Step step, pid_t pid, const CallArgs& args) {
-  std::vector<std::string> a = {self_exe, "__cuda-call", to_string(step), "--pid", std::to_string(pid)};
+  std::vector<std::string> a = {self_exe, self::kCudaCall, to_string(step), "--pid", std::to_string(pid)};
   if (step == Step::lock) a.insert(a.end(), {"--timeout-ms", std::to_string(args.lock_timeout.count())});
   if (step == Step::restore && !args.map.empty()) a.insert(a.end(), {"--map", map_arg(args.map)});
   return a;

@@ -5,6 +5,7 @@
 // every call is its own child process, killed when the deadline passes.
 #pragma once
 
+#include "common/self_exec.hpp"
 #include "gpu/cuda/driver_api.hpp"
 #include "util/subprocess.hpp"
 
@@ -47,7 +48,7 @@ Result<Reply> parse_helper_reply(std::string_view out, Step step, pid_t pid);
 
 class ApiBackend : public Checkpointer {
  public:
-  explicit ApiBackend(std::string self_exe = "/proc/self/exe") : self_(std::move(self_exe)) {}
+  explicit ApiBackend(std::string self_exe = self::kExe) : self_(std::move(self_exe)) {}
   std::string describe() const override { return "driver API (libcuda.so.1)"; }
   std::string kind() const override { return "api"; }
   Result<Reply> call(Step step, pid_t pid, const CallArgs& args, Clock::time_point deadline) override;

@@ -1,6 +1,6 @@
 // GPU remapping on restore (--device-map OLD=NEW[,...]).
 //
-// The driver accepts a map only when it lists every GPU one-to-one (FACTS.md §2, measured on two
+// The driver accepts a map only when it lists every GPU one-to-one (docs/FACTS.md §2, measured on two
 // H200s: a single pair fails with CUDA_ERROR_INVALID_VALUE). gpucr therefore completes a partial
 // map into a full one: every GPU of the checkpoint host (the manifest records them all) paired
 // with a distinct local GPU of the same chip, keeping the user's pairs, then same UUIDs, then

@@ -1,5 +1,6 @@
 #include "gpu/cuda/inventory.hpp"
 
+#include "common/self_exec.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
 #include "util/subprocess.hpp"
@@ -9,7 +10,7 @@
 namespace gpucr::cuda {
 
 Result<std::vector<GpuInfo>> NvmlInventory::gpus() {
-  Command cmd{.argv = {self_, "__cuda-call", "gpus"}};
+  Command cmd{.argv = {self_, self::kCudaCall, "gpus"}};
   auto out = run_capture(cmd, std::chrono::seconds(30));
   if (!out) return fail(std::move(out).error().context("querying NVIDIA GPUs through NVML"));
   auto lines = split(trim(out->out), '\n');

@@ -3,6 +3,7 @@
 // /proc/driver/nvidia/gpus/*/information without memory figures). Fake: tests/unit.
 #pragma once
 
+#include "common/self_exec.hpp"
 #include "gpu/cuda/gpu_info.hpp"
 #include "util/file.hpp"
 
@@ -20,7 +21,7 @@ class GpuInventory {
 
 class NvmlInventory : public GpuInventory {
  public:
-  explicit NvmlInventory(std::string self_exe = "/proc/self/exe", fs::path proc = "/proc")
+  explicit NvmlInventory(std::string self_exe = self::kExe, fs::path proc = "/proc")
       : self_(std::move(self_exe)), proc_(std::move(proc)) {}
   Result<std::vector<GpuInfo>> gpus() override;
 

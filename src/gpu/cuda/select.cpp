@@ -1,5 +1,6 @@
 #include "gpu/cuda/select.hpp"
 
+#include "common/self_exec.hpp"
 #include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@ Result<BackendChoice> parse_backend_choice(const std::string& s) {
 }
 
 Status RealBackendFactory::probe_api() {
-  auto out = run_capture(Command{.argv = {self_, "__cuda-call", "probe"}}, std::chrono::seconds(30));
+  auto out = run_capture(Command{.argv = {self_, self::kCudaCall, "probe"}}, std::chrono::seconds(30));
   if (!out) return fail(std::move(out).error().context("probing libcuda.so.1"));
   auto lines = split(trim(out->out), '\n');
   auto j = nlohmann::json::parse(lines.empty() ? std::string() : lines.back(), nullptr, false);

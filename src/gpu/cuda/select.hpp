@@ -3,6 +3,7 @@
 // PATH). A seam: unit tests supply a factory that returns fakes.
 #pragma once
 
+#include "common/self_exec.hpp"
 #include "gpu/cuda/checkpointer.hpp"
 
 #include <memory>
@@ -22,7 +23,7 @@ class BackendFactory {
 
 class RealBackendFactory : public BackendFactory {
  public:
-  explicit RealBackendFactory(std::string self_exe = "/proc/self/exe") : self_(std::move(self_exe)) {}
+  explicit RealBackendFactory(std::string self_exe = self::kExe) : self_(std::move(self_exe)) {}
   Result<std::unique_ptr<Checkpointer>> make(BackendChoice choice,
                                              const std::optional<std::filesystem::path>& tool) override;
 

@@ -8,20 +8,24 @@
 // criu itself sees plain files. It exists so that the integration tests can show which CRIU
 // plugins criu is given and loads for a tree gpucr classifies as AMD (test_amd_plugins.py).
 //
-// usage: amd_fake_host checkpoint --pid P --image-dir D [common]
-//        amd_fake_host restore --image-dir D --pid-file F [common]
+// usage: amd_fake_host checkpoint (--pid P | --container ID) --image-dir D [common]
+//        amd_fake_host restore --image-dir D (--pid-file F | --container ID --bundle B) [common]
 // common: --criu PATH --criu-plugins-dir DIR --topology DIR --dev-root DIR [--alias FAKE=DEVICE]...
+//         [--runtime PATH --root DIR] (containers: the OCI runtime and its state directory)
 #include "amd_fakes.hpp"
 #include "core/checkpoint.hpp"
 #include "core/handler_probe.hpp"
 #include "freezer/cgroup_fs.hpp"
 #include "core/restore.hpp"
 #include "criu/plugin_dir.hpp"
+#include "runtime/cli_runtime.hpp"
 #include "util/strings.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+
+#include <unistd.h>
 
 using namespace gpucr;
 
@@ -90,26 +94,55 @@ int main(int argc, char** argv) {
   cuda::RealBackendFactory cuda_backends(gpucr);
   freezer::CgroupFs freezer;
   HostHandlerProbe handlers(cuda_backends);
-  Host host{procs, runner, progress, nvidia, cuda_backends, freezer, handlers, &amd};
+  proc::SystemControl control(procs);
+  proc::SelfPrivileges privileges;
+  SteadyTime time;
+  runtime::CliRuntimeFactory runtimes;
+  hooks::SysGpuPresence gpu_devices;
+  auto run_path = RunDir::path_from(std::getenv("GPUCR_RUN_DIR"));
+  if (!run_path) return report(fail(run_path.error()));
+  RunDir run(*run_path, ::geteuid());
+  Host host{.procs = procs,
+            .control = control,
+            .privileges = privileges,
+            .time = time,
+            .criu = runner,
+            .progress = progress,
+            .gpus = nvidia,
+            .cuda_backends = cuda_backends,
+            .freezer = freezer,
+            .handlers = handlers,
+            .runtimes = runtimes,
+            .gpu_devices = gpu_devices,
+            .run = run,
+            .amd = &amd};
   if (!a.opt["--gpucr"].empty()) host.self_exe = a.opt["--gpucr"];  // runs __cuda-call, __guardian
-  AmdOptions amd_opts;
-  amd_opts.criu_plugins_dir = a.opt["--criu-plugins-dir"];
+  std::optional<ContainerRef> container;
+  if (!a.opt["--container"].empty()) {
+    container = ContainerRef{.id = a.opt["--container"], .runtime = a.opt["--runtime"]};
+    if (!a.opt["--root"].empty()) container->globals = {"--root", a.opt["--root"]};
+    if (!a.opt["--bundle"].empty()) container->bundle = a.opt["--bundle"];
+  }
   if (a.verb == "checkpoint") {
-    CheckpointOptions o;
+    CheckpointRequest o;
     o.pid = static_cast<pid_t>(std::atoi(a.opt["--pid"].c_str()));
+    o.container = container;
     o.image_dir = a.opt["--image-dir"];
-    o.amd = amd_opts;
-    o.criu_flags.log_level = 4;  // the tests read which plugins criu loaded from its debug lines
+    o.criu.plugins_dir = a.opt["--criu-plugins-dir"];
+    // The tests read which plugins criu loaded from its debug lines (a runtime's criu logs at 4).
+    if (!container) o.criu.log_level = 4;
     auto r = checkpoint(o, host);
     std::printf("criu_plugins=%s\n", join(r.criu_plugins, ",").c_str());
     return report(r.status);
   }
   if (a.verb == "restore") {
-    RestoreOptions o;
+    RestoreRequest o;
+    o.container = container;
     o.image_dir = a.opt["--image-dir"];
-    o.pid_file = a.opt["--pid-file"];
-    o.amd = amd_opts;
-    o.criu_flags.log_level = 4;
+    if (!a.opt["--pid-file"].empty()) o.pid_file = a.opt["--pid-file"];
+    o.detach = true;
+    o.criu.plugins_dir = a.opt["--criu-plugins-dir"];
+    if (!container) o.criu.log_level = 4;
     return report(restore(o, host).status);
   }
   std::fprintf(stderr, "usage: amd_fake_host checkpoint|restore ...\n");

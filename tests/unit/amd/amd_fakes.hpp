@@ -7,13 +7,20 @@
 #include "criu/runner.hpp"
 #include "proc/process_table.hpp"
 
+#include <cstdlib>
 #include <map>
 #include <set>
 
 namespace gpucr::amdtest {
 
 // tests/fixtures/kfd/NAME
-inline fs::path fixture(const std::string& name) { return fs::path(GPUCR_SOURCE_DIR) / "tests/fixtures/kfd" / name; }
+// $GPUCR_TEST_FIXTURES (a copy of tests/fixtures, for the unprivileged run of scripts/test.sh),
+// else the source tree's.
+inline fs::path fixture(const std::string& name) {
+  const char* copy = std::getenv("GPUCR_TEST_FIXTURES");
+  fs::path root = copy && *copy ? fs::path(copy) : fs::path(GPUCR_SOURCE_DIR) / "tests/fixtures";
+  return root / "kfd" / name;
+}
 
 class FakeKfd : public amd::Kfd {
  public:

@@ -67,7 +67,7 @@ TEST(AmdKfd, SupportNeedsVersionCapabilityAndPlugin) {
   std::ofstream(plugins / "amdgpu_plugin.so") << "elf";
   files.extra["/proc/self/status"] = "Name:\tgpucr\nCapEff:\t0000000000200000\n";  // CAP_SYS_ADMIN only
   AmdHost host{.kfd = kfd, .files = files, .plugin_dirs = [&] { return std::vector<fs::path>{plugins}; }};
-  AmdOptions opts;
+  std::optional<fs::path> opts;  // no --criu-plugins-dir
   auto ok = require_amd_support(&host, opts, "test");
   ASSERT_TRUE(ok) << ok.error().what;
   EXPECT_EQ(ok->plugin, plugins / "amdgpu_plugin.so");

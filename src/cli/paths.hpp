@@ -1,0 +1,23 @@
+// Paths from the command line, made absolute before anything runs (a relative path means the
+// same thing to every process gpucr starts, whatever its working directory).
+#pragma once
+
+#include "util/result.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+namespace gpucr::cli {
+
+// `image` (required, not empty) and `work` (when given) made absolute against the cwd.
+Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work);
+// One optional path made absolute; `option` names it in the error.
+Status absolute_path(std::optional<std::filesystem::path>& p, const char* option);
+
+// Seconds from the command line as a duration.
+inline std::chrono::milliseconds seconds(double s) {
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+}  // namespace gpucr::cli

@@ -1,0 +1,20 @@
+// The process tree a checkpoint operates on, validated before anything changes.
+#pragma once
+
+#include "proc/process_table.hpp"
+#include "manifest.pb.h"
+
+#include <vector>
+
+namespace gpucr {
+
+// The root process of a tree to checkpoint: it must exist, not be a zombie, a kernel thread or
+// pid 1, and not be gpucr itself or one of its ancestors (criu would freeze gpucr).
+Result<proc::ProcInfo> validate_root(const proc::ProcessTable& procs, pid_t pid);
+
+// The tree below `root` as manifest records.
+Result<std::vector<proc::ProcInfo>> discover_tree(const proc::ProcessTable& procs, pid_t root);
+void record_processes(const std::vector<proc::ProcInfo>& tree,
+                      google::protobuf::RepeatedPtrField<pb::Process>* out);
+
+}  // namespace gpucr

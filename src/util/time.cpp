@@ -1,0 +1,11 @@
+#include "util/time.hpp"
+
+#include <thread>
+
+namespace gpucr {
+
+TimeSource::Clock::time_point SteadyTime::now() const { return Clock::now(); }
+
+void SteadyTime::sleep_for(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+
+}  // namespace gpucr

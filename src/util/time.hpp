@@ -1,0 +1,24 @@
+// The clock seam: what gpucr's waits and deadlines read. Real: SteadyTime. Fake: tests/unit/
+// fakes.hpp (FakeTime, whose sleep_for advances its own clock at once, so a test of a
+// ten-second deadline runs in microseconds).
+#pragma once
+
+#include <chrono>
+
+namespace gpucr {
+
+class TimeSource {
+ public:
+  using Clock = std::chrono::steady_clock;
+  virtual ~TimeSource() = default;
+  virtual Clock::time_point now() const = 0;
+  virtual void sleep_for(std::chrono::milliseconds d) = 0;
+};
+
+class SteadyTime : public TimeSource {
+ public:
+  Clock::time_point now() const override;
+  void sleep_for(std::chrono::milliseconds d) override;
+};
+
+}  // namespace gpucr
