@@ -9,6 +9,13 @@
 #      (/usr/local/sbin/criu). The system's apt configuration and packages are not changed:
 #      the trixie index lives in the prefix's own apt state directory.
 # The archive URI is taken from this machine's apt sources (override: GPUCR_DEBIAN_MIRROR).
+#
+# The wrapper sets CRIU_FAULT=130 (criu's FI_NO_BREAKPOINTS switch) unless the caller set
+# CRIU_FAULT: criu stops a task after its parasite's sigreturn with a hardware breakpoint, and in
+# VMs that do not deliver them (seen on the CI machine, a VM restored from a snapshot) criu 4.1
+# waits forever at the end of every dump. criu 4.2 detects this ("Hardware breakpoints don't seem
+# to work") and steps by syscall instead; 4.1 does the same with the switch. A wrapper of ours
+# written without it is rewritten (the prefix is kept).
 set -euo pipefail
 
 prefix=${GPUCR_CRIU_PREFIX:-/opt/gpucr/criu}
@@ -24,6 +31,25 @@ usable() { # path -> 0 when version >= 4 and `criu check` passes
   major=$(criu_major "$1")
   [ -n "$major" ] && [ "$major" -ge "$min_major" ] && "$1" check >/dev/null 2>&1
 }
+
+write_wrapper() {
+  mkdir -p "$(dirname "$wrapper")"
+  cat >"$wrapper" <<WRAP
+#!/bin/sh
+# criu from Debian 13, unpacked by gpucr's scripts/install-criu.sh into $prefix
+# CRIU_FAULT=130: no hardware breakpoints (install-criu.sh says why)
+p=$prefix
+export CRIU_FAULT="\${CRIU_FAULT:-130}"
+exec "\$p/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "\$p/usr/lib/x86_64-linux-gnu" "\$p/usr/sbin/criu" "\$@"
+WRAP
+  chmod 755 "$wrapper"
+}
+
+if [ -f "$wrapper" ] && grep -q "scripts/install-criu.sh" "$wrapper" && ! grep -q CRIU_FAULT "$wrapper" &&
+   [ -x "$prefix/usr/sbin/criu" ] && [ -w "$(dirname "$wrapper")" ]; then
+  log "rewriting $wrapper (CRIU_FAULT=130: no hardware breakpoints)"
+  write_wrapper
+fi
 
 if c=$(command -v criu) && usable "$c"; then
   exit 0
@@ -42,18 +68,7 @@ if [ -n "$candidate" ] && [ "$candidate" -ge "$min_major" ]; then
   log "the distribution's criu fails 'criu check'; falling back to a private prefix"
 fi
 
-mirror=${GPUCR_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-  # First Debian archive URI of the existing sources (deb822 or one-line format), not -security.
-  mirror=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-              grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
-                sed 's/\[[^]]*\]//' | awk '{print $2}'; } 2>/dev/null |
-            grep -E '/debian/?$' | head -n1) || true
-fi
-if [ -z "$mirror" ]; then
-  log "no Debian archive found in /etc/apt/sources*; set GPUCR_DEBIAN_MIRROR to a Debian mirror URI"
-  exit 1
-fi
+mirror=$("$(dirname "$0")/debian-mirror.sh") || { log "no Debian archive URI (see scripts/debian-mirror.sh)"; exit 1; }
 
 pkgs=(criu libcompel1 libc6 libprotobuf-c1 libnl-3-200 libnet1 libbsd0 libgnutls30t64
       libnftables1 libuuid1 libmd0 libcap2 libnettle8t64 libhogweed6t64 libgmp10 libunistring5
@@ -77,14 +92,7 @@ for deb in "$state"/debs/*.deb; do dpkg-deb -x "$deb" "$prefix.new"; done
 rm -rf "$prefix"
 mv "$prefix.new" "$prefix"
 
-mkdir -p "$(dirname "$wrapper")"
-cat >"$wrapper" <<WRAP
-#!/bin/sh
-# criu from Debian 13, unpacked by gpucr's scripts/install-criu.sh into $prefix
-p=$prefix
-exec "\$p/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "\$p/usr/lib/x86_64-linux-gnu" "\$p/usr/sbin/criu" "\$@"
-WRAP
-chmod 755 "$wrapper"
+write_wrapper
 
 if ! usable "$wrapper"; then
   log "criu in $prefix does not pass 'criu check':"
