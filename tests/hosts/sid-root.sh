@@ -99,7 +99,8 @@ run_in_root() {
   while [ "${1:-}" = --bind ]; do binds+=(--bind "$(cd "$2" && pwd)"); shift 2; done
   [ "${1:-}" = -- ] && shift
   [ $# -gt 0 ] || die "usage: $0 run [--bind DIR]... [--] CMD..."
-  exec unshare -m --propagation private --pid --fork --kill-child "$self" __enter "$PWD" "${GPUCR_SID_CGROUP:-v2}" "${binds[@]}" -- "$@"
+  exec unshare -m --propagation private --pid --fork --kill-child \
+    "$self" __enter "$PWD" "${GPUCR_SID_CGROUP:-v2}" "${binds[@]}" -- "$@"
 }
 
 # ---------------------------------------------------------------- build
