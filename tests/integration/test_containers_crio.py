@@ -50,7 +50,7 @@ def crio_runtime_call(wrapper, *args, out=None):
     return r.returncode, text(r.stdout), text(r.stderr)
 
 
-def test_containers_crio_replay_probes_see_the_runtime(gpucr_env):
+def test_containers_crio_replay_probes_see_the_runtime(runc, gpucr_env):
     """checkpointRestoreSupported and the pod restore probe get the real runtime's answers."""
     rc, out, err = crio_runtime_call(gpucr_env.wrapper, "checkpoint", "--help")
     assert rc == 0 and "--leave-running" in out + err
