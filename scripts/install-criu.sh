@@ -54,18 +54,8 @@ if [ -n "$candidate" ] && [ "$candidate" -ge "$want_code" ]; then
   log "the distribution's criu fails 'criu check'; falling back to a private prefix"
 fi
 
-mirror=${GPUCR_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-  # First Debian archive URI of the existing sources (deb822 or one-line format), not -security.
-  mirror=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-              grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
-                sed 's/\[[^]]*\]//' | awk '{print $2}'; } 2>/dev/null |
-            grep -E '/debian/?$' | head -n1) || true
-fi
-if [ -z "$mirror" ]; then
-  log "no Debian archive found in /etc/apt/sources*; set GPUCR_DEBIAN_MIRROR to a Debian mirror URI"
-  exit 1
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+mirror=$("$here/debian-mirror.sh")
 
 # Unpacks criu of `suite` and everything it depends on into $prefix.new.
 fetch_suite() {

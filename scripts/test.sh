@@ -6,7 +6,10 @@
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the integration tests (pytest) against the real binary, with real criu, runc, podman,
 #      containerd and cgroups. They need root. With GPUCR_REQUIRE_ALL=1 (set by .ci/run) a test
-#      whose requirement is missing fails instead of skipping.
+#      whose requirement is missing fails instead of skipping;
+#   4. the container integration tests again, inside a Debian unstable root holding the current
+#      engines (podman 5, containerd 2, runc 1.3, crun, criu 4.2, checkpointctl), built and
+#      entered by tests/hosts/sid-root.sh (docs/ENGINES.md). The same binary runs there.
 # Arguments are passed to pytest (e.g. -k restore). Debian's python3 (with python3-pytest) is used
 # explicitly: a python3 earlier in PATH (pyenv, a venv) may lack pytest.
 set -euo pipefail
@@ -32,3 +35,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 GPUCR_BUILD_DIR="$PWD/build" /usr/bin/python3 -m pytest -ra -p no:cacheprovider tests/integration "$@"
+
+echo "== integration tests against current engines (Debian unstable root)"
+t0=$SECONDS
+tests/hosts/sid-root.sh build
+echo "sid root ready in $((SECONDS - t0)) s"
+# The root shares this repository and build dir at the same paths; the environment (with
+# GPUCR_REQUIRE_ALL) is passed on.
+GPUCR_BUILD_DIR="$PWD/build" GPUCR_REQUIRE_ALL="${GPUCR_REQUIRE_ALL:-}" tests/hosts/sid-root.sh run -- \
+  /usr/bin/python3 -m pytest -ra -p no:cacheprovider tests/integration/test_containers_*.py "$@"

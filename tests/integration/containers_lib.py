@@ -109,6 +109,42 @@ def app_host_pids(init_pid, data_dir, apps=2):
     return cuda, children
 
 
+def cuda_container(runc, rootfs, gpucr_env, fake_cuda, tmp_path, apps=2, hooks=None):
+    """A running runc container with `apps` fake CUDA processes (app1 with a non-CUDA child) beside
+    the counter; gpucr_env reaches the same fake driver. Returns (id, bundle, data dir, state)."""
+    gpucr_env.use_fake_cuda(fake_cuda)
+    data = tmp_path / "data"
+    data.mkdir()
+    cid = unique()
+    bundle = runc.bundle(rootfs, cid, data, fake_cuda=fake_cuda, apps=apps, hooks=hooks)
+    state = runc.start(cid, bundle)
+    wait_apps_counting(data, apps)
+    wait_count_above(data, 5)
+    return cid, bundle, data, state
+
+
+def inventory_plugins(img):
+    data = (pathlib.Path(img) / "inventory.img").read_bytes()
+    return [p for p in ("cuda_plugin", "amdgpu_plugin") if p.encode() in data]
+
+
+def clear_counters(data_dir, apps=0):
+    """Removes the counter and the apps' status files of a container that is gone, so that the
+    first values seen after its restore are the restored processes' own (first_counts)."""
+    for f in (pathlib.Path(data_dir) / "count", *cuda_statuses(data_dir, apps)):
+        f.unlink(missing_ok=True)
+
+
+def first_counts(data_dir, apps=0, timeout=20):
+    """(counter, [each app's counter]) once all of them were written again after clear_counters():
+    the restored processes' first values (give or take the iteration or two before all appeared)."""
+    def all_written():
+        values = [read_count(data_dir), *(read_kv(st).get("counter") for st in cuda_statuses(data_dir, apps))]
+        return values if None not in values else None
+    values = wait_for(all_written, timeout=timeout, what="the restored counters")
+    return values[0], values[1:]
+
+
 def add_fake_cuda_runtime(rootfs):
     """Copies the dynamic loader and the shared libraries the fakes need (per ldd) into rootfs,
     at the paths ldd names, so fake_cuda_app and the fake libraries run inside the container."""
@@ -203,9 +239,10 @@ class GpucrEnv:
 
     link_dir/gpucr-runc is a symlink to the gpucr binary (the wrapper as `gpucr install` makes it);
     bin_dir/gpucr-runc is a launcher script that sets GPUCR_RUN_DIR and GPUCR_LOG_FILE and execs the
-    link: engines (podman's conmon) don't pass their environment on to the runtime."""
+    link: engines (podman's conmon) don't pass their environment on to the runtime. runtime="crun"
+    makes them gpucr-crun (the wrapper runs crun)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, runtime="runc"):
         self.tmp = pathlib.Path(tmp)
         self.run_dir = self.tmp / "gpucr-run"
         self.log = self.tmp / "gpucr-wrapper.log"
@@ -213,24 +250,22 @@ class GpucrEnv:
         self.bin_dir = self.tmp / "bin"
         self.link_dir.mkdir()
         self.bin_dir.mkdir()
-        (self.link_dir / "gpucr-runc").symlink_to(GPUCR)
-        launcher = self.bin_dir / "gpucr-runc"
-        launcher.write_text("#!/bin/sh\n"
-                            f"export GPUCR_RUN_DIR='{self.run_dir}' GPUCR_LOG_FILE='{self.log}'\n"
-                            f"exec '{self.link_dir / 'gpucr-runc'}' \"$@\"\n")
-        launcher.chmod(0o755)
-        self.wrapper = launcher
+        self.link = self.link_dir / f"gpucr-{runtime}"
+        self.link.symlink_to(GPUCR)
+        self.wrapper = self.bin_dir / f"gpucr-{runtime}"
         self.env = {"GPUCR_RUN_DIR": str(self.run_dir), "GPUCR_LOG_FILE": str(self.log)}
+        self._write_launcher()
+        self.wrapper.chmod(0o755)
+
+    def _write_launcher(self):
+        exports = " ".join(f"{k}='{v}'" for k, v in self.env.items())
+        self.wrapper.write_text(f"#!/bin/sh\nexport {exports}\nexec '{self.link}' \"$@\"\n")
 
     def use_fake_cuda(self, fc, extra=None):
         """gpucr (direct and through the launcher) reaches FakeCuda fc's driver."""
         e = fc.env(extra)
-        keys = ("FAKE_CUDA_DIR", "LD_LIBRARY_PATH", "PATH")
-        self.env.update({k: e[k] for k in keys})
-        exports = " ".join(f"{k}='{e[k]}'" for k in keys)
-        self.wrapper.write_text("#!/bin/sh\n"
-                                f"export GPUCR_RUN_DIR='{self.run_dir}' GPUCR_LOG_FILE='{self.log}' {exports}\n"
-                                f"exec '{self.link_dir / 'gpucr-runc'}' \"$@\"\n")
+        self.env.update({k: e[k] for k in ("FAKE_CUDA_DIR", "LD_LIBRARY_PATH", "PATH")})
+        self._write_launcher()
 
     def private_dir(self, *parts):
         """RUN_DIR/parts..., every missing level created with mode 0700 as gpucr makes them

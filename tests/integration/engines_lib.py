@@ -2,6 +2,7 @@
 cgroupfs under a test cgroup parent, no network) and a containerd daemon of the test's own, both
 running containers through the gpucr-runc launcher (containers_lib.GpucrEnv). Cleanup removes
 their containers, daemons, shims, mounts, cgroups and the system paths they insist on."""
+import contextlib
 import hashlib
 import io
 import json
@@ -24,13 +25,25 @@ CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
 
 
+def v2_lacks(controller):
+    """True on a pure cgroup v2 mount whose root lacks `controller`: the sid root's, where the
+    host's v1 hierarchies hold the controllers (docs/ENGINES.md). A limit an engine sets by default
+    then makes the runtime fail to create the container (runc: "openat2 .../pids.max: no such file
+    or directory"; crun: "controller `pids` is not available"), so the engines are told to set none
+    there: podman --pids-limit 0 (its default is 2048), ctr run --cpu-shares 0 (default 1024)."""
+    controllers = pathlib.Path("/sys/fs/cgroup/cgroup.controllers")
+    return controllers.exists() and controller not in controllers.read_text().split()
+
+
 # ---------------------------------------------------------------- podman
 
 class Podman:
     """podman with all its state under tmp (vfs storage, file locks, cgroupfs under a test cgroup
-    parent, no network) and the gpucr-runc launcher as its runtime."""
+    parent, no network) and gpucr_env's launcher (gpucr-runc or gpucr-crun) as its runtime.
+    runtime_root: the runtime's state dir (--root), by default a private one; None leaves the
+    runtime's default."""
 
-    def __init__(self, tmp, gpucr_env, hooks_dir):
+    def __init__(self, tmp, gpucr_env, hooks_dir, runtime_root="private"):
         t = pathlib.Path(tmp) / "podman"
         self.t = t
         # podman refuses a runroot longer than 50 characters (socket paths live there).
@@ -49,8 +62,10 @@ class Podman:
         self.cgroup_parent = unique("gpucr-podman")
         self.base = [PODMAN, "--root", t / "root", "--runroot", self.short / "runroot", "--tmpdir", self.short / "tmp",
                      "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-                     "--network-config-dir", t / "net", "--hooks-dir", hooks_dir, "--runtime", gpucr_env.wrapper,
-                     "--runtime-flag", f"root={self.short}/runc"]  # runc's state too stays private
+                     "--network-config-dir", t / "net", "--hooks-dir", hooks_dir, "--runtime", gpucr_env.wrapper]
+        self.runtime_root = self.short / "runc" if runtime_root == "private" else runtime_root
+        if self.runtime_root:  # runc's state too stays private
+            self.base += ["--runtime-flag", f"root={self.runtime_root}"]
 
     def __call__(self, *args, check=True, timeout=120):
         return run([*self.base, *args], check=check, timeout=timeout, env=self.env)
@@ -72,8 +87,9 @@ class Podman:
                 cuda += ["-v", f"{src}:{dst}"]
             for e in CUDA_ENV:
                 cuda += ["-e", e]
+        limits = ["--pids-limit", "0"] if v2_lacks("pids") else []
         r = self("run", "-d", "--name", name, "--network", "none", "--cgroup-parent", "/" + self.cgroup_parent,
-                 "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096", "-v", f"{data_dir}:/data",
+                 "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096", *limits, "-v", f"{data_dir}:/data",
                  *cuda, *extra, image, "sh", "-c", cmd)
         return r.stdout.strip()
 
@@ -87,20 +103,28 @@ class Podman:
         remove_cgroup_tree(self.cgroup_parent)
 
 
-@pytest.fixture
-def podman(tmp_path, gpucr_env, busybox_rootfs):
+@contextlib.contextmanager
+def podman_engine(tmp_path, gpucr_env, rootfs, runtime_root="private"):
+    """A Podman running containers through gpucr_env's wrapper, gpucr's hooks installed, the busybox
+    image imported; everything it made is removed afterwards."""
     need(PODMAN is not None and shutil.which("conmon") is not None, "podman and conmon are not installed")
-    need(RUNC is not None, "runc is not installed (podman runs it through the gpucr-runc wrapper)")
     hooks_dir = tmp_path / "hooks.d"
     run([GPUCR, "install", "--hooks-dir", hooks_dir, "--no-links"], env={**os.environ, **gpucr_env.env})
     # podman import writes its blob info cache here whatever --root says.
     with remove_if_created("/var/lib/containers"):
-        p = Podman(tmp_path, gpucr_env, hooks_dir)
+        p = Podman(tmp_path, gpucr_env, hooks_dir, runtime_root)
         try:
-            p.image = p.import_rootfs(busybox_rootfs)
+            p.image = p.import_rootfs(rootfs)
             yield p
         finally:
             p.cleanup()
+
+
+@pytest.fixture
+def podman(tmp_path, gpucr_env, busybox_rootfs):
+    need(RUNC is not None, "runc is not installed (podman runs it through the gpucr-runc wrapper)")
+    with podman_engine(tmp_path, gpucr_env, busybox_rootfs) as p:
+        yield p
 
 
 # ---------------------------------------------------------------- containerd
@@ -141,6 +165,18 @@ def oci_archive(rootfs, dest, name):
     return dest
 
 
+def criu_log_errors(text):
+    """The Error/Warn lines of each criu log file (*.log) that `text` names, for a failure message:
+    a failed checkpoint leaves criu-dump.log in the task's state dir, which cleanup removes."""
+    out = []
+    for word in text.split():
+        p = pathlib.Path(word.strip("'\":,"))
+        if p.name.endswith(".log") and p.is_file():
+            lines = [ln for ln in p.read_text(errors="replace").splitlines() if "Error" in ln or "Warn" in ln]
+            out.append(f"\n--- {p} (Error/Warn lines)\n" + "\n".join(lines[-30:]))
+    return "".join(out)
+
+
 class Containerd:
     """A containerd daemon of the test's own: config, root, state, sockets, namespace, cgroup
     parent and runc root all private. Containers run with the gpucr-runc launcher as runc."""
@@ -165,22 +201,32 @@ class Containerd:
 
     def start(self):
         log = open(self.t / "containerd.log", "wb")
+        # The daemon makes each checkpoint's image dir and each restore's copy of it in
+        # $XDG_RUNTIME_DIR (default /tmp) and leaves the restore's behind (1.6 and 2.1 alike).
+        xdg = self.short / "xdg"
+        xdg.mkdir()
         self.daemon = subprocess.Popen([CONTAINERD, "--config", self.t / "config.toml"], stdin=subprocess.DEVNULL,
                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                       env={**os.environ, **self.env_extra})
+                                       env={**os.environ, "XDG_RUNTIME_DIR": str(xdg)})
         wait_for(lambda: self.ctr("version", check=False).returncode == 0, timeout=30,
                  what="containerd to answer on its socket")
 
-    env_extra = {}
-
     def ctr(self, *args, check=True, timeout=120):
-        return run([CTR, "--address", self.sock, "--namespace", self.ns, *args], check=check, timeout=timeout)
+        r = run([CTR, "--address", self.sock, "--namespace", self.ns, *args], check=False, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"ctr {' '.join(map(str, args))} exited {r.returncode}: {r.stderr}"
+                                 + criu_log_errors(r.stderr))
+        return r
 
     def ctr_to_files(self, name, *args):
         return run_to_files([CTR, "--address", self.sock, "--namespace", self.ns, *args], self.t, name)
 
     def import_rootfs(self, rootfs, name="localhost/gpucr-busybox:test"):
-        self.ctr("images", "import", "--snapshotter", "native", oci_archive(rootfs, self.t / "image.tar", name))
+        # containerd 2's ctr imports through the transfer service, whose unpack platforms name only
+        # the default snapshotter ("no unpack platforms defined"); --local (2.x only) imports in
+        # the client, as 1.6 always does.
+        local = ["--local"] if "--local" in self.ctr("images", "import", "--help").stdout else []
+        self.ctr("images", "import", *local, "--snapshotter", "native", oci_archive(rootfs, self.t / "image.tar", name))
         return name
 
     def run_counter(self, cid, data_dir, image, fake_cuda=None, apps=2):
@@ -193,7 +239,8 @@ class Containerd:
                 cuda += ["--mount", f"type=bind,src={src},dst={dst},options=rbind:rw"]
             for e in CUDA_ENV:
                 cuda += ["--env", e]
-        self.ctr("run", "-d", "--null-io", "--snapshotter", "native", "--runc-binary", self.wrapper,
+        limits = ["--cpu-shares", "0"] if v2_lacks("cpu") else []  # v2_lacks says why
+        self.ctr("run", "-d", "--null-io", *limits, "--snapshotter", "native", "--runc-binary", self.wrapper,
                  "--runc-root", self.short / "runc", "--cgroup", f"/{self.cgroup_parent}/{cid}",
                  "--mount", f"type=bind,src={data_dir},dst=/data,options=rbind:rw", *cuda, image, cid, "sh", "-c", cmd)
 
@@ -214,8 +261,10 @@ class Containerd:
     def cleanup(self):
         if self.daemon and self.daemon.poll() is None:
             for cid in self.ids:
-                self.ctr("task", "delete", "--force", cid, check=False, timeout=30)
-                self.ctr("containers", "delete", cid, check=False, timeout=30)
+                # a task stuck in its runtime (a hung criu) must not keep the rest from happening
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.ctr("task", "delete", "--force", cid, check=False, timeout=30)
+                    self.ctr("containers", "delete", cid, check=False, timeout=30)
             self.daemon.terminate()
             try:
                 self.daemon.wait(timeout=15)

@@ -11,10 +11,12 @@ import time
 
 
 def freezer_state(pid):
-    """FROZEN/THAWED/FREEZING of pid's cgroup (v1 freezer, else v2 cgroup.freeze)."""
+    """FROZEN/THAWED/FREEZING of pid's cgroup (v1 freezer, else v2 cgroup.freeze). A v1 line whose
+    hierarchy is not mounted here is skipped: the sid root mounts only cgroup v2 on /sys/fs/cgroup,
+    but /proc/PID/cgroup still lists the host's v1 controllers (docs/ENGINES.md)."""
     for line in pathlib.Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         hid, ctrls, path = line.split(":", 2)
-        if "freezer" in ctrls.split(","):
+        if "freezer" in ctrls.split(",") and pathlib.Path("/sys/fs/cgroup/freezer").is_dir():
             return pathlib.Path(f"/sys/fs/cgroup/freezer{path}/freezer.state").read_text().strip()
     for line in pathlib.Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         hid, ctrls, path = line.split(":", 2)
@@ -29,12 +31,8 @@ def freezer_state(pid):
 # ---------------------------------------------------------------- cleanup helpers
 
 def remove_cgroup_tree(name):
-    """rmdir's /sys/fs/cgroup/*/NAME (and the v2 tree) depth-first; the cgroups must be empty."""
-    roots = [p for p in pathlib.Path("/sys/fs/cgroup").iterdir() if p.is_dir()] + [pathlib.Path("/sys/fs/cgroup")]
-    for root in roots:
-        top = root / name.strip("/")
-        if not top.is_dir():
-            continue
+    """rmdir's NAME's cgroups (cgroup_dirs) depth-first; the cgroups must be empty."""
+    for top in cgroup_dirs(name):
         for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:
             for _ in range(50):
                 try:
@@ -59,19 +57,27 @@ def unmount_under(prefix):
             subprocess.run(["umount", "-l", mp], capture_output=True)
 
 
+def cgroup_dirs(name):
+    """NAME's directory in every cgroup hierarchy here: /sys/fs/cgroup/*/NAME (v1 controllers, the
+    hybrid v2 at unified/) and /sys/fs/cgroup/NAME (a pure v2 mount, as in the sid root)."""
+    top = pathlib.Path("/sys/fs/cgroup")
+    return [d for d in (*(p / name.strip("/") for p in top.iterdir() if p.is_dir()), top / name.strip("/"))
+            if d.is_dir()]
+
+
 def kill_cgroup_tree(name):
-    """Thaws and SIGKILLs every process in /sys/fs/cgroup/*/NAME (containers whose runtime or shim
-    is gone; a frozen process would not die)."""
-    for f in pathlib.Path("/sys/fs/cgroup").glob(f"*/{name.strip('/')}/**/freezer.state"):
-        with contextlib.suppress(OSError):
-            f.write_text("THAWED")
-    for f in pathlib.Path("/sys/fs/cgroup").glob(f"**/{name.strip('/')}/**/cgroup.freeze"):
-        with contextlib.suppress(OSError):
-            f.write_text("0")
+    """Thaws and SIGKILLs every process in NAME's cgroups (cgroup_dirs: containers whose runtime or
+    shim is gone; a frozen process would not die)."""
+    dirs = cgroup_dirs(name)
+    for d in dirs:
+        for f in (*d.glob("**/freezer.state"), *d.glob("**/cgroup.freeze")):
+            with contextlib.suppress(OSError):
+                f.write_text("THAWED" if f.name == "freezer.state" else "0")
     pids = set()
-    for procs in pathlib.Path("/sys/fs/cgroup").glob(f"*/{name.strip('/')}/**/cgroup.procs"):
-        with contextlib.suppress(OSError):
-            pids.update(int(p) for p in procs.read_text().split())
+    for d in dirs:
+        for procs in d.glob("**/cgroup.procs"):
+            with contextlib.suppress(OSError):
+                pids.update(int(p) for p in procs.read_text().split())
     kill_pids(sorted(pids))
 
 

@@ -5,14 +5,13 @@ a paused container (the CRI-O/containerd flow), SIGKILL of gpucr during the runt
 the OCI hooks. Podman and containerd: test_containers_cuda_engines.py."""
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import time
 
 from containers_lib import (GPUCR, app_host_pids, assert_apps_advance, assert_counter_continues,  # noqa: F401
-                            busybox_rootfs, cuda_statuses, freezer_state, gpucr_env, ns_pids, read_count, run,
-                            run_to_files, runc, unique, wait_apps_counting, wait_count_above, wait_for)
+                            busybox_rootfs, cuda_container, cuda_statuses, freezer_state, gpucr_env,
+                            inventory_plugins, ns_pids, read_count, run, run_to_files, runc, wait_for)
 from fakecuda import fake_cuda, fakes_built, gpu_uuid  # noqa: F401
 from helpers import pid_alive, read_kv
 
@@ -22,25 +21,6 @@ def kill_and_wait(p):
     if p.poll() is None:
         p.kill()
         p.wait()
-
-
-def cuda_container(runc, rootfs, gpucr_env, fake_cuda, tmp_path, apps=2, hooks=None):
-    """A running runc container with `apps` fake CUDA processes (app1 with a non-CUDA child) beside
-    the counter; gpucr_env reaches the same fake driver. Returns (id, bundle, data dir, state)."""
-    gpucr_env.use_fake_cuda(fake_cuda)
-    data = tmp_path / "data"
-    data.mkdir()
-    cid = unique()
-    bundle = runc.bundle(rootfs, cid, data, fake_cuda=fake_cuda, apps=apps, hooks=hooks)
-    state = runc.start(cid, bundle)
-    wait_apps_counting(data, apps)
-    wait_count_above(data, 5)
-    return cid, bundle, data, state
-
-
-def inventory_plugins(img):
-    data = (pathlib.Path(img) / "inventory.img").read_bytes()
-    return [p for p in ("cuda_plugin", "amdgpu_plugin") if p.encode() in data]
 
 
 def assert_untouched(fake_cuda, pids):
