@@ -57,7 +57,8 @@ struct CheckpointRequest {
   bool leave_running = false;
   CriuOptions criu;
   CudaOptions cuda;
-  std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the container
+  std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the tree or container
+  std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
 };
 
 struct RestoreRequest {
@@ -75,6 +76,7 @@ struct RestoreRequest {
   bool restore_frozen = false;
   std::chrono::milliseconds pid_wait{10000};    // trees: how long dumped pids may stay in use
   std::chrono::milliseconds lock_wait{60000};
+  std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   std::chrono::milliseconds start_wait{300000}; // containers in the foreground: how long the
                                                 // runtime's restore may take
 };

@@ -1,5 +1,8 @@
 #include "freezer/cgroup_fs.hpp"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include "util/fd.hpp"
 #include "util/strings.hpp"
 
@@ -223,16 +226,22 @@ Result<Lookup> CgroupFs::find(pid_t pid) const {
 }
 
 Result<Cgroup> CgroupFs::at(const fs::path& dir) const {
-  if (fs::exists(dir / "freezer.state")) return Cgroup{Version::v1, "", dir};
-  if (fs::exists(dir / "cgroup.freeze")) return Cgroup{Version::v2, "", dir};
+  if (Cgroup v1{Version::v1, "", dir}; exists(v1)) return v1;
+  if (Cgroup v2{Version::v2, "", dir}; exists(v2)) return v2;
   return fail(Error(dir.string() + " is not a freezer cgroup: it has neither freezer.state (v1) nor cgroup.freeze (v2)",
                     Exit::usage)
                   .with_hint("give the cgroup's directory, e.g. /sys/fs/cgroup/freezer/NAME (v1) or "
                              "/sys/fs/cgroup/NAME (v2); the root cgroup can't be frozen"));
 }
 
+// On the real host (root "/") a cgroup directory must be on a cgroup file system: a record (a
+// journal's, an image's) can't make gpucr write a control file anywhere else.
 bool CgroupFs::exists(const Cgroup& cg) const {
-  return fs::exists(cg.dir / (cg.version == Version::v1 ? "freezer.state" : "cgroup.freeze"));
+  if (!fs::exists(cg.dir / (cg.version == Version::v1 ? "freezer.state" : "cgroup.freeze"))) return false;
+  if (root_ != "/") return true;  // a fixture tree (tests)
+  struct statfs sf {};
+  if (::statfs(cg.dir.c_str(), &sf) != 0) return false;
+  return sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 Result<State> CgroupFs::state(const Cgroup& cg) const {

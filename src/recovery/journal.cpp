@@ -1,4 +1,5 @@
 #include "recovery/journal.hpp"
+#include "util/json.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ nlohmann::json to_json(const JournalData& d) {
           {"op", d.op},             {"created_ms", d.created_ms},
           {"owner", id_json(d.owner)}, {"guardian", id_json(d.guardian)},
           {"phase", d.phase},       {"cancel", d.cancel},
-          {"criu", id_json(d.criu)}, {"restore_pidfile", d.restore_pidfile},
+          {"criu", id_json(d.criu)}, {"criu_deadline_ms", d.criu_deadline_ms},
+          {"restore_pidfile", d.restore_pidfile}, {"restore_pids", d.restore_pids}, {"view", d.view},
           {"backend", d.backend},   {"tool", d.tool},
           {"device_map", d.device_map}, {"processes", procs},
           {"freezer", d.freezer},   {"container", container_json(d.container)}};
@@ -57,7 +59,7 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
     return fail(Error("journal " + name + " is unreadable: " + why, Exit::bad_input));
   };
   if (!j.is_object()) return bad("not a JSON object");
-  if (j.value("version", 0) != 1) return bad("unsupported version " + j.value("version", nlohmann::json()).dump());
+  if (j.value("version", 0) != 1) return bad("unsupported version " + json_text(j.value("version", nlohmann::json())));
   JournalData d;
   try {
     d.id = j.at("id").get<std::string>();
@@ -68,7 +70,10 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
     d.phase = j.value("phase", "");
     d.cancel = j.value("cancel", false);
     d.criu = id_from(j.value("criu", nlohmann::json()));
+    d.criu_deadline_ms = j.value("criu_deadline_ms", std::int64_t{0});
     d.restore_pidfile = j.value("restore_pidfile", "");
+    d.restore_pids = j.value("restore_pids", std::vector<pid_t>{});
+    d.view = j.value("view", "");
     d.backend = j.value("backend", "");
     d.tool = j.value("tool", "");
     d.device_map = j.value("device_map", "");
@@ -107,7 +112,7 @@ Result<Journal> Journal::create(const RunDir& run, const std::string& op) {
   return j;
 }
 
-Status Journal::save() { return write_file_atomic(path_, to_json(data_).dump(1) + "\n", 0600); }
+Status Journal::save() { return write_file_atomic(path_, json_text(to_json(data_), 1) + "\n", 0600); }
 
 void Journal::finish() { remove_journal(path_); }
 
@@ -134,9 +139,15 @@ void remove_journal(const fs::path& journal) {
   fs::remove(journal, ec);
 }
 
-Result<JournalData> load_journal(const fs::path& path) {
-  auto text = GPUCR_TRY(read_file(path));
-  auto j = nlohmann::json::parse(text, nullptr, false);
+Result<JournalData> load_journal(const fs::path& path, std::optional<uid_t> owner) {
+  auto text = read_untrusted(path, {.max_bytes = 1ull << 20, .owner = owner});
+  if (!text) {
+    Error e = std::move(text).error();
+    e.what = "journal " + path.string() + " is unreadable: " + e.what;
+    if (e.exit != Exit::not_permitted) e.exit = Exit::bad_input;
+    return fail(std::move(e));
+  }
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return fail(Error("journal " + path.string() + " is not valid JSON", Exit::bad_input));
   return journal_from_json(j, path.string());
 }
