@@ -140,7 +140,7 @@ else
   # Side by side: each job writes its line to a file; lines are printed in harness order.
   running=0
   for n in "${names[@]}"; do
-    (run_one "$n" >"$scratch/$n.line"; echo $? >"$scratch/$n.rc") &
+    (if run_one "$n" >"$scratch/$n.line"; then echo 0; else echo 1; fi >"$scratch/$n.rc") &
     running=$((running + 1))
     if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
   done
