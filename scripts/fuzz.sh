@@ -15,10 +15,11 @@
 #     --make-corpus   (re)write the seed corpora with the generator (tests/fuzz/make_corpus.cpp)
 #     --list          print the harness names
 # Environment: ASAN_OPTIONS (detect_leaks=1:quarantine_size_mb=16: a smaller quarantine than
-# ASan's 256 MiB makes allocation-heavy harnesses about a third faster), BUILD_DIR (build-fuzz), NINJA_JOBS (number of CPUs), FUZZ_TIMEOUT (seconds one
-# input may take, 10), FUZZ_RSS_MB (2048), FUZZ_SCRATCH (where scratch copies go: /dev/shm when
-# writable, else /tmp), GPUCR_FUZZ_STRICT_UTF8=1 (the known JSON/UTF-8 class crashes too,
-# tests/fuzz/fuzz_support.hpp).
+# ASan's 256 MiB makes allocation-heavy harnesses about a third faster), BUILD_DIR (build-fuzz),
+# NINJA_JOBS (number of CPUs), FUZZ_TIMEOUT (seconds one input may take, 10), FUZZ_RSS_MB (2048),
+# FUZZ_SCRATCH (where scratch copies go: /dev/shm when writable, else /tmp),
+# GPUCR_FUZZ_STRICT_UTF8=1 and GPUCR_FUZZ_STRICT_JOURNAL=1 (the known classes of
+# docs/FUZZING.md crash too).
 # Output: one line per harness: executions, executions per second, corpus growth, crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ while (($#)); do
     --build-only) build_only=1; shift ;;
     --make-corpus) make_corpus=1; shift ;;
     --list) list=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
