@@ -3,6 +3,7 @@
 # Idempotent: a second run installs nothing and takes about a second.
 #   - build: compiler, cmake, ninja, CLI11, nlohmann-json, protobuf, libdrm, GoogleTest/gmock
 #   - tests: runc, podman, containerd, iptables, busybox-static (container tests), python3
+#   - fuzzing (scripts/fuzz.sh, docs/FUZZING.md): clang 14 with its libFuzzer and sanitizer runtimes
 #   - criu >= 4.0 that passes `criu check` (scripts/install-criu.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,7 @@ packages=(
   libdrm-dev libgtest-dev libgmock-dev
   runc podman containerd iptables busybox-static uidmap
   python3 python3-pytest procps psmisc file
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "core/inspect.hpp"
 
 #include "core/manifest.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
 #include <google/protobuf/descriptor.h>
@@ -118,6 +119,7 @@ nlohmann::json to_json(const InspectReport& r) {
   j["restore_stats"] =
       r.restore_stats && r.restore_stats->has_restore() ? message_to_json(r.restore_stats->restore()) : nullptr;
   j["manifest"] = r.manifest ? message_to_json(*r.manifest) : nullptr;
+  make_printable(j);  // names read from the image (plugins, paths) may be any bytes
   return j;
 }
 
@@ -154,10 +156,16 @@ std::string to_text(const InspectReport& r) {
   o << "size             " << format_bytes(r.image_bytes) << " in " << r.files << " files\n";
   o << "inventory        img_version " << r.inventory.entry.img_version() << "\n";
   o << "plugins field    " << criu::to_string(r.inventory.plugins_field());
-  if (r.inventory.plugins_field() == criu::PluginsField::listed) o << ": " << join(r.inventory.plugins(), ", ");
+  if (r.inventory.plugins_field() == criu::PluginsField::listed) {
+    std::vector<std::string> names;
+    for (const auto& n : r.inventory.plugins()) names.push_back(printable_utf8(n));
+    o << ": " << join(names, ", ");
+  }
   o << "\n";
-  o << "restore here     " << r.plugin_plan.meaning() << "\n";
-  for (const auto& c : r.plugin_plan.checks) o << "  " << c.name << " -> " << criu::describe(c) << "\n";
+  o << "restore here     " << printable_utf8(r.plugin_plan.meaning()) << "\n";
+  for (const auto& c : r.plugin_plan.checks) {
+    o << "  " << printable_utf8(c.name) << " -> " << printable_utf8(criu::describe(c)) << "\n";
+  }
   o << "processes        " << r.pstree.size() << " (root pid " << r.pstree.front().pid() << ")\n";
   if (r.dump_stats && r.dump_stats->has_dump()) {
     const auto& d = r.dump_stats->dump();

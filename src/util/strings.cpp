@@ -146,7 +146,8 @@ std::string printable_utf8(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     size_t n = utf8_length(s, i);
-    if (n > 0) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (n > 0 && c >= 0x20 && c != 0x7F) {
       out.append(s.substr(i, n));
       i += n;
       continue;

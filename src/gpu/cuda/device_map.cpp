@@ -104,7 +104,7 @@ Result<MapPlan> plan_device_map(const std::vector<GpuInfo>& old_gpus, const std:
                               "; the driver needs a one-to-one map",
                           Exit::usage));
       }
-      if (o->name != n->name) {
+      if (o->name != n->name && o->uuid != n->uuid) {  // the same GPU may be named anew by another driver
         return fail(Error("--device-map: " + o->uuid.str() + " (" + o->name + ") can't move to " + n->uuid.str() +
                               " (" + n->name + "): restore needs a GPU of the same chip",
                           Exit::usage));
