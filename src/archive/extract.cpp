@@ -31,9 +31,13 @@ std::string octal(unsigned mode) {
 
 // Reads the member's data, feeding `sink` (optional), and checks it against the index entry.
 Status verify_data(Reader& r, const Member& m, const IndexEntry& e, const std::function<Status(std::string_view)>& sink,
-                   std::atomic<std::uint64_t>* done) {
+                   std::atomic<std::uint64_t>* done, const std::function<bool()>& cancelled = {}) {
   std::uint32_t crc = crc32_of(0, nullptr, 0);
   GPUCR_TRY(r.read_data(m, [&](std::string_view block) -> Status {
+    if (cancelled && cancelled()) {
+      return fail(Error(r.what() + ": interrupted (SIGINT, SIGTERM or SIGHUP) while reading '" + e.name +
+                        "'; nothing was kept from it"));
+    }
     crc = crc32_of(crc, block.data(), block.size());
     if (sink) GPUCR_TRY(sink(block));
     if (done) *done += block.size();
@@ -256,9 +260,9 @@ Result<ExtractResult> Extractor::extract(const ExtractOptions& o) {
     Member m = GPUCR_TRY(next_listed(i));
     if (e.kind == Kind::dir) continue;
     if (writes(e)) {
-      GPUCR_TRY(write_to(e, [&](const auto& sink) { return verify_data(reader_, m, e, sink, o.done); }));
+      GPUCR_TRY(write_to(e, [&](const auto& sink) { return verify_data(reader_, m, e, sink, o.done, o.cancelled); }));
     } else {
-      GPUCR_TRY(verify_data(reader_, m, e, nullptr, o.done));
+      GPUCR_TRY(verify_data(reader_, m, e, nullptr, o.done, o.cancelled));
     }
     res.bytes_verified += e.size;
   }

@@ -40,6 +40,7 @@ struct ExtractOptions {
   // Which of them are written (default: all); the others are read and verified only.
   std::function<bool(std::string_view file)> write;
   std::atomic<std::uint64_t>* done = nullptr;  // member bytes read so far
+  std::function<bool()> cancelled;             // asked between blocks: true stops (and cleans up)
 };
 
 struct ExtractResult {

@@ -56,7 +56,7 @@ Reader::~Reader() {
 Error Reader::error(const std::string& doing) const {
   const char* s = a_ ? archive_error_string(a_) : nullptr;
   return Error(what_ + ": " + doing + ": " + (s ? s : "unknown libarchive error"), Exit::bad_input)
-      .with_hint("the archive is truncated, damaged or not a gpucr checkpoint archive; nothing was kept from it");
+      .with_hint("the archive is damaged, truncated or not a gpucr checkpoint archive; nothing was kept from it");
 }
 
 Result<std::optional<Member>> Reader::next() {

@@ -128,8 +128,12 @@ Status data(Archive& a, const std::string& what, const std::string& name, const 
   return {};
 }
 
+Status interrupted(const std::string& what) {
+  return fail(Error(what + ": interrupted (SIGINT, SIGTERM or SIGHUP): the archive is incomplete"));
+}
+
 Status copy_file(Archive& a, const std::string& what, const IndexEntry& e, const fs::path& path,
-                 std::atomic<std::uint64_t>* done) {
+                 std::atomic<std::uint64_t>* done, const std::function<bool()>& cancelled) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return fail(sys_error("cannot open " + path.string(), errno));
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -141,6 +145,7 @@ Status copy_file(Archive& a, const std::string& what, const IndexEntry& e, const
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(sys_error("cannot read " + path.string(), errno));
     if (n == 0) break;
+    if (cancelled && cancelled()) return interrupted(what);
     if (total + static_cast<std::uint64_t>(n) > e.size) break;  // grew: reported below
     crc = crc32_of(crc, buf.data(), static_cast<size_t>(n));
     GPUCR_TRY(data(a, what, e.name, buf.data(), static_cast<size_t>(n)));
@@ -262,7 +267,7 @@ Result<WriteResult> write_archive(int fd, const WriteOptions& o, const ArchivePl
     GPUCR_TRY(header(a, what, e));
     if (e.kind == Kind::dir) continue;
     if (!plan.path_of(i).empty()) {
-      GPUCR_TRY(copy_file(a, what, e, plan.path_of(i), done));
+      GPUCR_TRY(copy_file(a, what, e, plan.path_of(i), done, o.cancelled));
     } else {
       const auto& b = plan.bytes_of(i);
       GPUCR_TRY(data(a, what, e.name, b.data(), b.size()));

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 struct WriteOptions {
   Compression compression = Compression::zstd;
   int threads = 1;  // zstd worker threads
+  std::function<bool()> cancelled;  // asked between blocks: true stops the writing with an error
 };
 
 class ArchivePlan {

@@ -6,6 +6,7 @@
 #include "core/manifest.hpp"
 #include "criu/inventory.hpp"
 #include "util/fd.hpp"
+#include "util/signals.hpp"
 #include "util/strings.hpp"
 
 #include <fcntl.h>
@@ -190,7 +191,7 @@ ExportReport export_checkpoint(const CheckpointRequest& req, Host& host) {
   p.step("write archive", [&]() -> Status {
     auto plan = GPUCR_TRY(plan_archive(out.checkpoint, req.container.has_value()));
     total = plan.index().file_bytes();
-    archive::WriteOptions o{a.compression, cpu_threads()};
+    archive::WriteOptions o{a.compression, cpu_threads(), [] { return signals::cancel_requested(); }};
     auto w = GPUCR_TRY(archive::write_archive(dest.fd(), o, plan, dest.name(), &done));
     GPUCR_TRY(dest.commit());
     sum.file = a.file;
@@ -282,7 +283,7 @@ ImportReport import_and_restore(const RestoreRequest& req, Host& host) {
       scratch = GPUCR_TRY(archive::ScratchDir::create(a.scratch_parent, "import"));
       dir = scratch.path();
     }
-    auto r = GPUCR_TRY(x->extract({dir, nullptr, &done}));
+    auto r = GPUCR_TRY(x->extract({dir, nullptr, &done, [] { return signals::cancel_requested(); }}));
     sum.file = a.file;
     sum.compression = x->head().compression;
     sum.members = x->head().index.entries.size();

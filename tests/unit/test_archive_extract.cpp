@@ -266,3 +266,13 @@ TEST(ArchiveExtract, CheckMemberAcceptsOnlyPlainFilesAndTheDirectory) {
   m.size_set = false;
   EXPECT_FALSE(check_member(m, "a"));
 }
+
+TEST(ArchiveExtract, ACancelRequestStopsAndCleansUp) {
+  World w;
+  auto x = Extractor::open(w.open(gpucr_tar(good_members())), "archive a.tar", kHead);
+  ASSERT_TRUE(x);
+  auto r = x->extract({w.dir, nullptr, nullptr, [] { return true; }});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what.find("interrupted"), std::string::npos) << r.error().what;
+  EXPECT_TRUE(w.left().empty());
+}

@@ -116,3 +116,13 @@ TEST(ArchiveWriter, AReaderThatWentAwayIsAWriteErrorNotADeath) {
   EXPECT_NE(r.error().what.find("the archive on stdout"), std::string::npos) << r.error().what;
   EXPECT_NE(r.error().what.find("Broken pipe"), std::string::npos) << r.error().what;
 }
+
+TEST(ArchiveWriter, ACancelRequestStopsTheWriting) {
+  World w;
+  auto plan = w.plan();
+  int fd = ::open((w.tmp / "a.tar").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  auto r = write_archive(fd, {Compression::none, 1, [] { return true; }}, plan, "archive a");
+  ::close(fd);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what, "archive a: interrupted (SIGINT, SIGTERM or SIGHUP): the archive is incomplete");
+}
