@@ -4,6 +4,7 @@
 #   - build: compiler, cmake, ninja, CLI11, nlohmann-json, protobuf, libdrm, libarchive, GoogleTest/gmock
 #   - tests: runc, podman, containerd, iptables, busybox-static (container tests), python3, zstd
 #     (the archive tests read zstd archives with it)
+#   - fuzzing (scripts/fuzz.sh, docs/FUZZING.md): clang 14 with its libFuzzer and sanitizer runtimes
 #   - criu >= 4.0 that passes `criu check` (scripts/install-criu.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,7 @@ packages=(
   libdrm-dev libarchive-dev libgtest-dev libgmock-dev
   runc podman containerd iptables busybox-static uidmap
   python3 python3-pytest procps psmisc file zstd
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -4,6 +4,8 @@
 #      no include crosses the layers ARCHITECTURE.md states) and the unit tests, as root and
 #      again as an unprivileged user;
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2b. fuzzing (bounded): every parser of outside input under libFuzzer with ASan+UBSan, a few
+#      seconds each (scripts/fuzz.sh, docs/FUZZING.md; GPUCR_FUZZ_SECONDS, default 10);
 #   3. the integration tests (pytest) against the real binary, with real criu, runc, podman,
 #      containerd and cgroups. They need root. With GPUCR_REQUIRE_ALL=1 (set by .ci/run) a test
 #      whose requirement is missing fails instead of skipping;
@@ -28,6 +30,11 @@ echo "== unit tests under ASan + UBSan"
 BUILD_DIR=build-asan BUILD_TYPE=Debug NINJA_TARGETS=gpucr_unit_tests scripts/build.sh -DGPUCR_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   build-asan/tests/unit/gpucr_unit_tests --gtest_brief=1
+
+echo "== fuzzing (bounded)"
+# clang-14 build of build-fuzz/, then each harness on a scratch copy of its seed corpus, as many
+# side by side as there are CPUs; any crash, leak or timeout fails (docs/FUZZING.md).
+FUZZ_SECONDS="${GPUCR_FUZZ_SECONDS:-10}" FUZZ_JOBS="$(nproc)" scripts/fuzz.sh
 
 echo "== integration tests"
 if [ "$(id -u)" -ne 0 ]; then

@@ -73,7 +73,8 @@ int parse_and_run(int argc, char** argv) {
   const char* script_action = std::getenv(self::kActionEnv);
   if (recovery::is_criu_action_hook(argc, script_action)) {  // criu runs gpucr as its action script
     proc::ProcFs procs;
-    return recovery::run_criu_action_hook(procs, script_action, std::getenv(self::kJournalEnv));
+    return recovery::run_criu_action_hook(procs, script_action, std::getenv(self::kJournalEnv),
+                                          proc::SelfPrivileges().euid());
   }
   // The OCI runtime wrapper bypasses the command line parser: its argv is the runtime's.
   if (argc >= 1) {

@@ -28,8 +28,8 @@ static int run_checkpoint(CheckpointCommand& cmd) {
     auto ref = container_ref(cmd.container);
     if (!ref) return print_error(ref.error());
     req.container = *ref;
-    req.lock_wait = seconds(cmd.container.lock_wait_s);
   }
+  req.lock_wait = seconds(cmd.container.lock_wait_s);
   auto rh = RealHost::create({.criu = cmd.criu});
   if (!rh) return print_error(rh.error());
   if (!req.archive) return print_checkpoint_report(req, checkpoint(req, (*rh)->host()), cmd.json);
@@ -75,6 +75,7 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
                   "Cgroup directory criu freezes to seize the tree (criu --freeze-cgroup; process trees only; added "
                   "by gpucr when the tree's cgroup is frozen, dropped when the tree had to be thawed for GPU work)");
   add_criu_common_options(*sub, o.criu);
+  add_deadline_option(sub, o.criu_deadline);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");
   add_container_options(sub, cmd->container, /*restore=*/false);

@@ -78,6 +78,8 @@ struct RecoverCommand {
   std::optional<fs::path> journal;  // default: every journal nobody is finishing
   std::optional<fs::path> discard;  // remove this journal unread (one that can't be recovered)
   bool force = false;               // act on a journal whose gpucr or guardian is alive
+  std::optional<fs::path> cuda_tool;  // --cuda-checkpoint: the tool recovery may run
+  std::optional<fs::path> runtime;    // --runtime: the runtime recovery may run
   bool json = false;
 };
 std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action);
@@ -93,6 +95,8 @@ void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install
 // Containers (cli/container.cpp): the CONTAINER positional and runtime options of checkpoint
 // and restore, and what they put into the requests.
 void add_container_options(CLI::App* sub, ContainerCli& c, bool restore);
+// --criu-deadline SECONDS (checkpoint and restore, trees and containers).
+void add_deadline_option(CLI::App* sub, std::optional<std::chrono::seconds>& deadline);
 Result<ContainerRef> container_ref(const ContainerCli& c);
 
 // Prints a finished checkpoint's report (text or --json) and returns the exit code. `archive`:

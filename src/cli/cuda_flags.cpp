@@ -1,5 +1,7 @@
 #include "cli/cuda_flags.hpp"
 
+#include "cli/paths.hpp"
+
 namespace gpucr::cli {
 
 void add_cuda_flags(CLI::App* sub, CudaFlags& flags, CudaOptions& opts, bool lock) {
@@ -10,7 +12,7 @@ void add_cuda_flags(CLI::App* sub, CudaFlags& flags, CudaOptions& opts, bool loc
   if (lock) {
     sub->add_option("--gpu-lock-timeout", flags.lock_timeout_s,
                     "Seconds the driver may take to lock each CUDA process (default 10)")
-        ->check(CLI::Range(0.1, 3600.0));
+        ->check(seconds_between(0.1, 3600.0));
   }
 }
 

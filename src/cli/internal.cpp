@@ -28,16 +28,23 @@ void add_internal(CLI::App& app, Action& action) {
   struct GuardArgs {
     fs::path journal;
     int fd = -1;
+    std::optional<fs::path> cuda_tool;
+    std::optional<fs::path> runtime;
   };
   auto guard = std::make_shared<GuardArgs>();
   auto* g = app.add_subcommand(self::kGuardian, "internal: finishes an operation if gpucr dies")->group("");
   g->add_option("--journal", guard->journal)->required();
   g->add_option("--fd", guard->fd)->required();
+  g->add_option("--cuda-checkpoint", guard->cuda_tool);
+  g->add_option("--runtime", guard->runtime);
   g->callback([guard, &action] {
     action = [guard] {
       auto rh = RealHost::create({.need_criu = false, .quiet = true});
       if (!rh) return static_cast<int>(rh.error().exit);
-      return recovery::run_guardian(guard->journal, guard->fd, (*rh)->host().recovery());
+      auto seams = (*rh)->host().recovery();
+      seams.cuda_tool = guard->cuda_tool;
+      seams.runtime = guard->runtime;
+      return recovery::run_guardian(guard->journal, guard->fd, seams);
     };
   });
 }

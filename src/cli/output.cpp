@@ -1,4 +1,5 @@
 #include "cli/output.hpp"
+#include "util/json.hpp"
 
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -142,6 +143,6 @@ std::optional<int> finish_report(const Status& status, const std::vector<std::st
   return std::nullopt;
 }
 
-void print_json(const nlohmann::json& doc) { std::cout << doc.dump(2) << std::endl; }
+void print_json(const nlohmann::json& doc) { std::cout << json_text(doc, 2) << std::endl; }
 
 }  // namespace gpucr::cli

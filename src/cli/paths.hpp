@@ -4,6 +4,8 @@
 
 #include "util/result.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -14,6 +16,10 @@ namespace gpucr::cli {
 Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work);
 // One optional path made absolute; `option` names it in the error.
 Status absolute_path(std::optional<std::filesystem::path>& p, const char* option);
+
+// A CLI11 check: a finite number of seconds within [lo, hi] (CLI::Range lets NaN through, since
+// every comparison with NaN is false).
+CLI::Validator seconds_between(double lo, double hi);
 
 // Seconds from the command line as a duration.
 inline std::chrono::milliseconds seconds(double s) {

@@ -38,6 +38,8 @@ static int run_recover(const RecoverCommand& cmd) {
   auto rh = RealHost::create({.need_criu = false, .quiet = true});
   if (!rh) return print_error(rh.error());
   auto seams = (*rh)->host().recovery();
+  seams.cuda_tool = cmd.cuda_tool;
+  seams.runtime = cmd.runtime;
   for (const auto& d : {seams.run.root(), seams.run.ops()}) {
     if (auto st = seams.run.check_existing(d); !st) return print_error(st.error());
   }
@@ -91,6 +93,10 @@ std::shared_ptr<RecoverCommand> add_recover(CLI::App& app, Action& action) {
                 "With --journal: recover it even though the gpucr or guardian that owns it is still alive");
   sub->add_option("--discard", cmd->discard,
                   "Remove this journal without acting on it (one that can't be read or recovered)");
+  sub->add_option("--cuda-checkpoint", cmd->cuda_tool,
+                  "NVIDIA's cuda-checkpoint for journals of the tool backend (default: from PATH)");
+  sub->add_option("--runtime", cmd->runtime,
+                  "The OCI runtime of container journals (default: runc or crun, as the journal names it, from PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON document on stdout");
   sub->get_option("--journal")->excludes(sub->get_option("--discard"));
   sub->callback([cmd, &action] { action = [cmd] { return run_recover(*cmd); }; });

@@ -32,12 +32,12 @@ static int run_restore(RestoreCommand& cmd) {
     auto ref = container_ref(cmd.container);
     if (!ref) return print_error(ref.error());
     req.container = *ref;
-    req.lock_wait = seconds(cmd.container.lock_wait_s);
     // The GPUs the new container was given are where its CUDA processes go (core/gpu_allocation.hpp).
     auto alloc = read_allocation(*req.container->bundle);
     if (!alloc) return print_error(alloc.error());
     req.cuda.allocation = *alloc;
   }
+  req.lock_wait = seconds(cmd.container.lock_wait_s);
   auto rh = RealHost::create({.criu = cmd.criu});
   if (!rh) return print_error(rh.error());
   Host& host = (*rh)->host();
@@ -83,7 +83,7 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_flag("--file-locks", o.criu.file_locks, "Restore file locks");
   sub->add_option("--pid-wait", cmd->pid_wait_s,
                   "Seconds to wait for the checkpointed pids to become free (default 10)")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(seconds_between(0.0, 3600.0));
   sub->add_option("--device-map", o.device_map,
                   "Move CUDA processes to other GPUs: OLD=NEW[,...], UUIDs or indices (completed to a full map), or "
                   "auto: GPUs of the same chip with enough memory, chosen by gpucr");
@@ -91,6 +91,7 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_flag("--restore-frozen", o.restore_frozen,
                 "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
   add_criu_common_options(*sub, o.criu);
+  add_deadline_option(sub, o.criu_deadline);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   add_skip_check_option(sub, o.amd);
   add_max_buffer_option(sub, o.amd);

@@ -154,7 +154,7 @@ void forget_container(const std::vector<std::string>& delete_args) {
   const RunDir& run = *run_dir;
   std::error_code ec;
   if (!fs::exists(runtime::container_lock_file(run, id), ec) && !fs::exists(runtime::container_dir(run, id), ec)) return;
-  auto lock = runtime::ContainerLock::try_acquire(run, id, "delete");
+  auto lock = runtime::try_lock_container(run, id, "delete");
   if (!lock || !*lock) return;
   (void)remove_container_records(run, id);
   (*lock)->remove_file();

@@ -1,6 +1,7 @@
 #include "core/checkpoint.hpp"
 
 #include "core/amd_checkpoint.hpp"
+#include "core/criu_deadline.hpp"
 #include "core/gpu_checkpoint.hpp"
 #include "core/manifest.hpp"
 #include "core/requirements.hpp"
@@ -68,6 +69,8 @@ class CheckpointRun {
     phases_.always("finish journal", [&] { return gpu_.finish(phases_); });
     phases_.always("unlock target", [&] {
       target_->unlock(dumped_);
+      if (dumped_ && !req_.leave_running) tree_lock_.remove_file();  // the tree is gone
+      tree_lock_.release();
       return Status{};
     });
     return report();
@@ -81,25 +84,27 @@ class CheckpointRun {
       return fail(Error("the image directory must be an absolute path, not '" + req_.image_dir.string() + "'",
                         Exit::usage));
     }
+    if (req_.work_dir && req_.work_dir->empty()) return fail(Error("the work directory must not be empty", Exit::usage));
     if (target_->engine_owns_dirs()) return {};
+    GPUCR_TRY(check_new_dir(req_.image_dir, "image directory"));
     std::error_code ec;
-    if (fs::exists(req_.image_dir, ec)) {
-      if (!fs::is_directory(req_.image_dir, ec)) {
-        return fail(Error(req_.image_dir.string() + " exists and is not a directory", Exit::bad_input));
-      }
-      if (!list_dir(req_.image_dir).value_or(std::vector<std::string>{"?"}).empty()) {
-        GPUCR_TRY(make_private_dir(req_.image_dir, /*must_be_empty=*/true));  // its error names the entries
-      }
+    if (req_.work_dir && fs::exists(*req_.work_dir, ec) && !fs::is_directory(*req_.work_dir, ec)) {
+      return fail(Error("work directory " + req_.work_dir->string() + " exists and is not a directory", Exit::bad_input));
     }
     return {};
   }
 
   Status finish_abandoned() {
-    return recovery::finish_abandoned(host_.recovery(), [&](const std::string& l) { host_.progress.note(l); });
+    auto seams = host_.recovery();
+    seams.cuda_tool = req_.cuda.tool;
+    return recovery::finish_abandoned(seams, [&](const std::string& l) { host_.progress.note(l); });
   }
 
+  // The tree's root, and the tree's lock: one gpucr operation per tree at a time.
   Status resolve() {
     root_ = GPUCR_TRY(target_->resolve());
+    auto info = GPUCR_TRY(host_.procs.info(root_));
+    tree_lock_ = GPUCR_TRY(lock_tree(host_.run, {root_, info.start_time}, "checkpoint", req_.lock_wait));
     return {};
   }
 
@@ -176,7 +181,11 @@ class CheckpointRun {
     j.on_action = [&](std::string_view action) { return complete_image(action); };
     j.started = [&](pid_t pid) { gpu_.dump_started(pid); };
     j.tick = [&] { gpu_.propagate_cancel(); };
-    gpu_.begin_dump(target_->dump_phase());
+    CriuWatch watch(host_.time, req_.criu_deadline.value_or(criu_deadline_for(bytes_to_dump())), target_->dump_phase());
+    j.stop = [&] { return watch.check(); };
+    gpu_.begin_dump(target_->dump_phase(), watch.deadline_epoch_ms());
+    // A runtime's criu freezes the container's cgroup; gpucr's does with --freeze-cgroup.
+    if (!target_->gpucr_runs_criu() || (freeze_cgroup_ && !interrupt_only_)) GPUCR_TRY(gpu_.note_criu_freezes());
     dump_began_ = Clock::now();
     auto r = target_->dump(j);
     (void)plugins_.remove();
@@ -200,6 +209,14 @@ class CheckpointRun {
                           target_->dump_phase() + ", which can't be interrupted safely: it completed and the image is whole");
     }
     return {};
+  }
+
+  // What the dump moves: the tree's memory and the GPU memory staged into it.
+  std::uint64_t bytes_to_dump() const {
+    std::uint64_t n = 0;
+    for (const auto& p : tree_) n += p.rss_bytes;
+    for (const auto& p : gpu_.cuda().processes()) n += p.device_bytes;
+    return n;
   }
 
   // criu's post-dump action: the tasks are dumped and still frozen. The plugins field and the
@@ -289,6 +306,16 @@ class CheckpointRun {
   CheckpointReport report() {
     CheckpointReport r;
     r.status = phases_.result();
+    // Exit 1 promises that everything was returned; a CUDA process that ended on its own while
+    // gpucr held it can't be: the target changed under the operation.
+    if (!r.status && r.status.error().exit == Exit::failed && !gpu_.cuda().gone().empty()) {
+      Error e = r.status.error();
+      e.exit = Exit::bad_input;
+      for (const auto& who : gpu_.cuda().gone()) {
+        e.details.push_back(who + " exited during the checkpoint; every other process was returned to its initial state");
+      }
+      r.status = fail(std::move(e));
+    }
     r.phases = phases_.timings();
     r.manifest = manifest_;
     r.image_dir = req_.image_dir;
@@ -320,6 +347,7 @@ class CheckpointRun {
   fs::path criu_log_;
   std::optional<ExitStatus> runtime_exit_;
   pb::Manifest manifest_;
+  OpLock tree_lock_;
 };
 
 }  // namespace

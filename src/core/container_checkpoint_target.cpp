@@ -12,6 +12,8 @@
 #include "runtime/lock.hpp"
 #include "util/log.hpp"
 
+#include <csignal>
+
 namespace gpucr {
 
 namespace {
@@ -34,7 +36,7 @@ class ContainerCheckpoint : public CheckpointTarget {
   }
 
   Status lock() override {
-    lock_ = GPUCR_TRY(runtime::ContainerLock::acquire(host_.run, c_.id, "checkpoint", req_.lock_wait));
+    lock_ = GPUCR_TRY(runtime::lock_container(host_.run, c_.id, "checkpoint", req_.lock_wait));
     return {};
   }
 
@@ -81,6 +83,15 @@ class ContainerCheckpoint : public CheckpointTarget {
       }
       if (j.actions && j.on_action) j.actions->serve(j.on_action);
       if (j.tick) j.tick();
+      if (!j.stop) continue;
+      if (auto why = j.stop()) {  // the runtime and its criu are one process group
+        (*running)->kill_group(SIGKILL);
+        r.runtime_exit = (*running)->wait_until(Clock::now() + std::chrono::seconds(10));
+        r.status = fail(Error(rt_->name() + " checkpoint of container " + c_.id + " stopped by gpucr: " + *why)
+                            .with_hint("gpucr killed the runtime and its criu (SIGKILL); the container's tasks resumed "
+                                       "and gpucr rolled back; criu's log: " + r.criu_log.string()));
+        return r;
+      }
     }
     if (!r.runtime_exit->success()) r.status = fail(runtime_failure(*rt_, "checkpoint", c_.id, *r.runtime_exit, r.criu_log));
     return r;

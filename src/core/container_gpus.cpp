@@ -1,4 +1,5 @@
 #include "core/container_gpus.hpp"
+#include "util/json.hpp"
 
 #include "runtime/paths.hpp"
 #include "util/strings.hpp"
@@ -60,7 +61,7 @@ Status write_devices_record(const RunDir& run, const std::string& id, const fs::
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   Json doc{{"id", id}, {"bundle", bundle.string()}, {"created_unix_ms", now.count()},
            {"nvidia_visible_devices", gpus.nvidia_visible_devices}, {"devices", devices}};
-  return write_file_atomic(dir / kDevicesRecord, doc.dump(2) + "\n", 0600);
+  return write_file_atomic(dir / kDevicesRecord, json_text(doc, 2) + "\n", 0600);
 }
 
 Result<std::optional<runtime::BundleGpus>> read_devices_record(const RunDir& run, const std::string& id) {

@@ -29,7 +29,7 @@ static Result<std::string> prestart_restore(const HookContext& ctx, const fs::pa
                                             cuda::GpuInventory& nvidia) {
   const std::string& id = ctx.state.id;
   const std::string what = "restore of container " + id + " from " + image.string();
-  if (auto holder = runtime::ContainerLock::holder(ctx.run, id); holder && holder->find("op=restore") != std::string::npos) {
+  if (auto holder = runtime::container_lock_holder(ctx.run, id); holder && holder->find("op=restore") != std::string::npos) {
     return what + ": orchestrated by gpucr (" + *holder + "), which checked the GPUs";
   }
   auto manifest = GPUCR_TRY(read_manifest(image));
@@ -101,7 +101,7 @@ Result<std::string> hook_poststop(const HookContext& ctx, const recovery::Seams&
   GPUCR_TRY(remove_container_records(ctx.run, id));
   std::string lock_note = "its lock is held by a running gpucr operation and stays";
   if (fs::exists(ctx.run.containers())) {
-    auto lock = GPUCR_TRY(runtime::ContainerLock::try_acquire(ctx.run, id, "poststop"));
+    auto lock = GPUCR_TRY(runtime::try_lock_container(ctx.run, id, "poststop"));
     if (lock) {
       lock->remove_file();
       lock_note = "no lock left";

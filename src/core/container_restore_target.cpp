@@ -38,7 +38,7 @@ class ContainerRestore : public RestoreTarget {
   }
 
   Status lock() override {
-    lock_ = GPUCR_TRY(runtime::ContainerLock::acquire(host_.run, c_.id, "restore", req_.lock_wait));
+    lock_ = GPUCR_TRY(runtime::lock_container(host_.run, c_.id, "restore", req_.lock_wait));
     return {};
   }
 
@@ -55,8 +55,9 @@ class ContainerRestore : public RestoreTarget {
     running_ = GPUCR_TRY(rt_->start(runtime_args(j), env, j.started));
     restored_ = true;  // from here on a failure removes what the runtime made
     if (req_.detach) {
-      runtime_exit_ = runtime::wait_forwarding_signals(*running_);
+      runtime_exit_ = wait_detached(j);
       running_.reset();
+      if (!runtime_exit_) return fail(Error("runtime restore of container " + c_.id + " stopped by gpucr: " + stopped_));
       if (!runtime_exit_->success()) return fail(failed(*runtime_exit_, j));
     } else {
       GPUCR_TRY(wait_until_running(j));
@@ -92,9 +93,9 @@ class ContainerRestore : public RestoreTarget {
 
   Status publish(pid_t) override { return {}; }  // the runtime wrote --pid-file itself
 
-  void remove_restored(pid_t) override {
-    if (!restored_) return;
-    if (auto s = rt_->state(c_.id); !s) return;  // the runtime removed it already
+  std::string remove_restored(pid_t) override {
+    if (!restored_) return "";
+    if (auto s = rt_->state(c_.id); !s) return "";  // the runtime removed it already
     (void)runtime::run_to_end(*rt_, {"kill", c_.id, "KILL"}, std::chrono::seconds(30));
     if (running_) {  // foreground: the runtime ends with the container
       if (!running_->wait_until(Clock::now() + std::chrono::seconds(30))) running_->kill(SIGKILL);
@@ -102,8 +103,7 @@ class ContainerRestore : public RestoreTarget {
     }
     auto del = runtime::run_to_end(*rt_, {"delete", "--force", c_.id}, std::chrono::seconds(30));
     if (!del) log::warn(del.error().what);
-    host_.progress.note("killed and deleted the restored container " + c_.id +
-                        ": its GPU state could not be restored; the images are unchanged");
+    return "killed and deleted the restored container " + c_.id + "; the images are unchanged";
   }
 
   void unlock() override { lock_.release(); }
@@ -144,6 +144,23 @@ class ContainerRestore : public RestoreTarget {
     return runtime::restore_argv(a);
   }
 
+  // The detached restore to its end, unless `j.stop` says to stop it (then nullopt, and the
+  // runtime and its criu are killed). SIGINT/SIGTERM/SIGHUP are not forwarded: a restore can't
+  // be interrupted, gpucr removes what it made instead.
+  std::optional<ExitStatus> wait_detached(const RestoreJob& j) {
+    for (;;) {
+      if (auto st = running_->wait_until(Clock::now() + std::chrono::milliseconds(100))) return st;
+      if (j.stop) {
+        if (auto why = j.stop()) {
+          stopped_ = *why;
+          running_->kill_group(SIGKILL);
+          running_->wait_until(Clock::now() + std::chrono::seconds(10));
+          return std::nullopt;
+        }
+      }
+    }
+  }
+
   // Foreground: the runtime keeps running as the container's parent, so "restored" is when its
   // state says running (or the runtime has ended, successfully or not).
   Status wait_until_running(const RestoreJob& j) {
@@ -176,6 +193,7 @@ class ContainerRestore : public RestoreTarget {
   std::unique_ptr<runtime::Running> running_;
   std::optional<ExitStatus> runtime_exit_;
   bool restored_ = false;
+  std::string stopped_;
   std::vector<RestoredProcess> processes_;
 };
 

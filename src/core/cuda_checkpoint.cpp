@@ -152,6 +152,12 @@ Status CudaCheckpoint::rollback() {
   std::mutex mu;
   parallel_for(moved.size(), [&](size_t i) {
     CudaProcess& p = *moved[i];
+    if (!host_.procs.alive({p.info.pid, p.info.start_time})) {  // it ended on its own: nothing to return
+      std::lock_guard lock(mu);
+      p.outcome.push_back("exited during the checkpoint: nothing of it to return");
+      gone_.push_back(p.who());
+      return;
+    }
     auto t0 = std::chrono::steady_clock::now();
     auto r = recovery::bring_to_state(*backend_, p.info.pid, p.initial, {}, p.device_bytes);
     p.timings.push_back({"rollback", std::chrono::steady_clock::now() - t0, r.ok()});

@@ -36,7 +36,10 @@ class CudaCheckpoint {
   Status rollback();
 
   bool empty() const { return procs_.empty(); }
+  const CudaOptions& options() const { return opts_; }
   const std::vector<CudaProcess>& processes() const { return procs_; }
+  // The processes that ended on their own while gpucr had moved them ("pid 7 (app)").
+  const std::vector<std::string>& gone() const { return gone_; }
   void record(pb::Manifest& m) const;
   void journal(recovery::JournalData& d) const;
   std::vector<std::string> report_lines() const;
@@ -49,6 +52,7 @@ class CudaCheckpoint {
   std::unique_ptr<cuda::Checkpointer> backend_;
   std::vector<cuda::GpuInfo> gpus_;
   std::vector<CudaProcess> procs_;
+  std::vector<std::string> gone_;
 };
 
 }  // namespace gpucr

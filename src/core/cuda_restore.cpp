@@ -1,6 +1,8 @@
 #include "core/cuda_restore.hpp"
 
 #include "core/gpu_allocation.hpp"
+#include "gpu/cuda/detect.hpp"
+#include "util/log.hpp"
 #include "util/strings.hpp"
 
 #include <set>
@@ -108,12 +110,69 @@ Status CudaRestore::find_restored(pid_t root) {
   return {};
 }
 
+Result<std::vector<pid_t>> CudaRestore::adopt_unplanned(pid_t root) {
+  std::vector<pid_t> adopted;
+  auto tree = proc::process_tree(host_.procs, root);
+  if (!tree) return adopted;  // the tree ended: nothing to ask about
+  std::set<pid_t> planned;
+  for (const auto& p : procs_) planned.insert(p.info.pid);
+  std::vector<cuda::Candidate> unknown;
+  for (auto& c : cuda::find_candidates(host_.procs, *tree)) {
+    if (!planned.count(c.info.pid)) unknown.push_back(std::move(c));
+  }
+  if (unknown.empty()) return adopted;
+  if (!backend_) {
+    auto backend = host_.cuda_backends.make(opts_.backend, opts_.tool);
+    if (!backend) {
+      log::warn("the restored tree has processes that use the NVIDIA driver (" + unknown.front().info.comm + " pid " +
+                std::to_string(unknown.front().info.pid) + "), but their CUDA state can't be checked: " +
+                backend.error().what);
+      return adopted;
+    }
+    backend_ = std::move(*backend);
+  }
+  for (const auto& c : unknown) {
+    auto r = GPUCR_TRY(backend_->call(Step::get_state, c.info.pid, {}, Clock::now() + std::chrono::seconds(30)));
+    if (!r.ok() || !r.state || *r.state == State::running) continue;
+    CudaProcess p;
+    p.info = c.info;
+    p.initial = State::running;  // what it must be once the restore is done
+    p.now = *r.state;
+    p.outcome.push_back("found " + std::string(cuda::to_string(*r.state)) + " though the manifest did not name it");
+    procs_.push_back(std::move(p));
+    nspids_.emplace_back();
+    adopted.push_back(c.info.pid);
+  }
+  return adopted;
+}
+
 Status CudaRestore::restore_all() {
   if (procs_.empty()) return {};
   cuda::CallArgs args;
   args.map = map_.pairs;
-  return run_step(*backend_, procs_, Step::restore, args, State::locked,
-                  [](const CudaProcess& p) { return p.initial != State::checkpointed; });
+  return run_step(*backend_, procs_, Step::restore, args, State::locked, [](const CudaProcess& p) {
+    return p.now == State::checkpointed && p.initial != State::checkpointed;
+  });
+}
+
+Status CudaRestore::verify() {
+  if (procs_.empty()) return {};
+  std::vector<std::string> wrong;
+  for (const auto& p : procs_) {
+    auto r = backend_->call(Step::get_state, p.info.pid, {}, Clock::now() + std::chrono::seconds(30));
+    if (!r) {
+      wrong.push_back(p.who() + ": no answer from the driver (" + r.error().what + ")");
+    } else if (!r->ok() || !r->state) {
+      wrong.push_back(p.who() + ": the driver says " + r->error);
+    } else if (*r->state != p.initial) {
+      wrong.push_back(p.who() + " is " + cuda::to_string(*r->state) + ", not " + cuda::to_string(p.initial));
+    }
+  }
+  if (wrong.empty()) return {};
+  Error e("the GPU state of the restored tree is not what was checkpointed: " + wrong.front());
+  e.details.assign(wrong.begin() + 1, wrong.end());
+  e.hint = "the restored tree was removed; check the GPU (nvidia-smi) and restore again";
+  return fail(std::move(e));
 }
 
 Status CudaRestore::unlock_all() {

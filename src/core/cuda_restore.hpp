@@ -33,11 +33,19 @@ class CudaRestore {
   // Reads the manifest's CUDA records; needs a backend and the GPUs only when there are some.
   Status plan(const std::optional<pb::Manifest>& manifest);
   bool empty() const { return procs_.empty(); }
+  const CudaOptions& options() const { return opts_; }
   void journal(recovery::JournalData& d) const;
   // Maps every CUDA process to its host pid in the restored tree rooted at `root`.
   Status find_restored(pid_t root);
+  // Asks the driver about every process of the restored tree that may use CUDA and that the
+  // manifest did not name (an image without a readable manifest, or one that lies): one that is
+  // LOCKED or CHECKPOINTED is restored and unlocked with the others. Returns the pids adopted.
+  Result<std::vector<pid_t>> adopt_unplanned(pid_t root);
   Status restore_all();
   Status unlock_all();
+  // Asks the driver about every CUDA process once more: each must be in the state it had at
+  // checkpoint time (running, unless it was locked or checkpointed then).
+  Status verify();
 
   const std::vector<CudaProcess>& processes() const { return procs_; }
   const cuda::MapPlan& map() const { return map_; }
@@ -50,7 +58,7 @@ class CudaRestore {
   std::optional<std::string> user_map_;
   std::unique_ptr<cuda::Checkpointer> backend_;
   std::vector<CudaProcess> procs_;
-  std::vector<std::vector<pid_t>> nspids_;  // per process, as checkpointed
+  std::vector<std::vector<pid_t>> nspids_;  // per process, as checkpointed (empty: adopted)
   cuda::MapPlan map_;
   bool found_ = false;  // host pids known (after find_restored)
 };

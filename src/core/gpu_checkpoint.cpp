@@ -1,6 +1,6 @@
 #include "core/gpu_checkpoint.hpp"
 
-#include "core/inspect.hpp"
+#include "recovery/recover.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
 
@@ -20,9 +20,12 @@ Status GpuCheckpoint::arm_recovery(const std::optional<recovery::JournalContaine
   journal_ = GPUCR_TRY(recovery::Journal::create(host_.run, "checkpoint"));
   journal_->data().container = container;
   GPUCR_TRY(journal_->save());
-  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, host_.recovery()));
+  auto seams = host_.recovery();
+  seams.cuda_tool = cuda_.options().tool;
+  if (container) seams.runtime = container->runtime;
+  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, seams));
   freezer_.on_change([this](const pb::FreezerRecord& r) {
-    journal_->data().freezer = message_to_json(r);
+    journal_->data().freezer = recovery::freezer_to_journal(r);
     return journal_->save();
   });
   return {};
@@ -60,9 +63,10 @@ Status GpuCheckpoint::checkpoint() {
   return journaled("gpu checkpoint", [&] { return cuda_.checkpoint_all(); });
 }
 
-void GpuCheckpoint::begin_dump(const std::string& phase) {
+void GpuCheckpoint::begin_dump(const std::string& phase, std::int64_t deadline_ms) {
   if (!journal_) return;
   journal_->data().phase = phase;
+  journal_->data().criu_deadline_ms = deadline_ms;
   if (auto st = journal_->save(); !st) log::warn(st.error().what);
 }
 

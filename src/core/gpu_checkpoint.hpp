@@ -52,8 +52,9 @@ class GpuCheckpoint {
   // True once a journal and guardian watch this operation (arm_recovery ran).
   bool guarded() const { return journal_.has_value(); }
   const recovery::Journal& journal() const { return *journal_; }
-  // The dump is about to run as `phase` ("criu dump", "runtime checkpoint").
-  void begin_dump(const std::string& phase);
+  // The dump is about to run as `phase` ("criu dump", "runtime checkpoint"); recovery may stop
+  // it at `deadline_ms` (wall clock, ms since the epoch).
+  void begin_dump(const std::string& phase, std::int64_t deadline_ms);
   // The dumping process (criu, or the runtime that runs it) was started: recovery waits for it.
   void dump_started(pid_t pid);
   // SIGINT/SIGTERM/SIGHUP while the dump runs: the post-dump hook is told to abandon the dump.
@@ -62,6 +63,7 @@ class GpuCheckpoint {
 
   Status settle(bool dumped, bool leave_running);
   Status restore_freezer() { return freezer_.restore_original_state(); }
+  Status note_criu_freezes() { return freezer_.note_criu_freezes(); }
   Status finish(const Phases& phases);
 
   const freezer::Keeper& freezer() const { return freezer_; }

@@ -20,7 +20,10 @@ Status GpuRestore::arm_recovery(const std::string& restore_pidfile,
   journal_->data().container = container;
   cuda_.journal(journal_->data());
   GPUCR_TRY(journal_->save());
-  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, host_.recovery()));
+  auto seams = host_.recovery();
+  seams.cuda_tool = cuda_.options().tool;
+  if (container) seams.runtime = container->runtime;
+  guardian_ = GPUCR_TRY(recovery::Guardian::start(*journal_, seams));
   return {};
 }
 
@@ -29,7 +32,28 @@ Status GpuRestore::prepare_view(const fs::path& image_dir, const criu::Inventory
   criu::Inventory for_criu = inventory;
   for_criu.set_plugins(plan_->for_criu);
   view_ = GPUCR_TRY(criu::ImageView::create(image_dir, for_criu));
+  if (journal_) {  // a killed gpucr's view is removed by recovery
+    journal_->data().view = view_.dir().string();
+    GPUCR_TRY(journal_->save());
+  }
   return {};
+}
+
+Status GpuRestore::remove_view() {
+  GPUCR_TRY(view_.remove());
+  if (journal_ && !journal_->data().view.empty()) {
+    journal_->data().view.clear();
+    GPUCR_TRY(journal_->save());
+  }
+  return {};
+}
+
+void GpuRestore::begin_restore(const std::string& phase, std::int64_t deadline_ms, const std::vector<pid_t>& pids) {
+  if (!journal_) return;
+  journal_->data().phase = phase;
+  journal_->data().criu_deadline_ms = deadline_ms;
+  journal_->data().restore_pids = pids;
+  if (auto st = journal_->save(); !st) log::warn(st.error().what);
 }
 
 void GpuRestore::restore_started(pid_t pid) {
@@ -46,6 +70,21 @@ Status GpuRestore::journaled(const std::string& phase, const std::function<Statu
     GPUCR_TRY(journal_->save());
   }
   return fn();
+}
+
+Status GpuRestore::find_restored(pid_t root) {
+  GPUCR_TRY(cuda_.find_restored(root));
+  auto adopted = GPUCR_TRY(cuda_.adopt_unplanned(root));
+  for (pid_t pid : adopted) {
+    host_.progress.note("pid " + std::to_string(pid) +
+                        " of the restored tree is CUDA-checkpointed though the image's manifest did not name it: "
+                        "gpucr restores it too");
+  }
+  if (journal_) {
+    cuda_.journal(journal_->data());
+    GPUCR_TRY(journal_->save());
+  }
+  return {};
 }
 
 Status GpuRestore::restore() {

@@ -44,12 +44,17 @@ class GpuRestore {
   // `inventory` without the names gpucr handles itself, as criu must see it.
   Status prepare_view(const fs::path& image_dir, const criu::Inventory& inventory);
   const fs::path& view_dir() const { return view_.dir(); }  // empty when there is none
-  Status remove_view() { return view_.remove(); }
+  Status remove_view();
 
+  // criu (or the runtime) is about to restore `pids` (trees: the dumped pids); recovery may stop
+  // it at `deadline_ms` (wall clock, ms since the epoch).
+  void begin_restore(const std::string& phase, std::int64_t deadline_ms, const std::vector<pid_t>& pids);
   void restore_started(pid_t pid);
-  Status find_restored(pid_t root) { return cuda_.find_restored(root); }
+  // Each CUDA process's new host pid, then the ones the manifest did not name (journaled).
+  Status find_restored(pid_t root);
   Status restore();
   Status unlock();
+  Status verify() { return cuda_.verify(); }
   void finish();
 
   bool empty() const { return cuda_.empty(); }

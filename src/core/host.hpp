@@ -46,7 +46,7 @@ struct Host {
   std::optional<std::filesystem::path> criu_config_file;
 
   recovery::Seams recovery() const {
-    return recovery::Seams{procs, cuda_backends, freezer, runtimes, run, time, self_exe};
+    return recovery::Seams{procs, control, cuda_backends, freezer, runtimes, run, time, self_exe};
   }
 };
 

@@ -1,21 +1,72 @@
 #include "core/inspect.hpp"
 
 #include "core/manifest.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 
-#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 
 #include <map>
 #include <sstream>
 
 namespace gpucr {
 
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+nlohmann::json field_value(const Message& m, const Reflection& r, const FieldDescriptor* f, int i);
+
+// One value of field `f` (element `i` of a repeated field, -1 for a singular one), in protobuf's
+// JSON mapping except that string and bytes fields are text (printable_utf8) rather than base64.
+nlohmann::json field_value(const Message& m, const Reflection& r, const FieldDescriptor* f, int i) {
+  bool rep = i >= 0;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: return rep ? r.GetRepeatedInt32(m, f, i) : r.GetInt32(m, f);
+    case FieldDescriptor::CPPTYPE_UINT32: return rep ? r.GetRepeatedUInt32(m, f, i) : r.GetUInt32(m, f);
+    // 64-bit integers are strings in protobuf's JSON mapping (JavaScript doubles lose precision).
+    case FieldDescriptor::CPPTYPE_INT64: return std::to_string(rep ? r.GetRepeatedInt64(m, f, i) : r.GetInt64(m, f));
+    case FieldDescriptor::CPPTYPE_UINT64: return std::to_string(rep ? r.GetRepeatedUInt64(m, f, i) : r.GetUInt64(m, f));
+    case FieldDescriptor::CPPTYPE_DOUBLE: return rep ? r.GetRepeatedDouble(m, f, i) : r.GetDouble(m, f);
+    case FieldDescriptor::CPPTYPE_FLOAT: return rep ? r.GetRepeatedFloat(m, f, i) : r.GetFloat(m, f);
+    case FieldDescriptor::CPPTYPE_BOOL: return rep ? r.GetRepeatedBool(m, f, i) : r.GetBool(m, f);
+    case FieldDescriptor::CPPTYPE_ENUM: return (rep ? r.GetRepeatedEnum(m, f, i) : r.GetEnum(m, f))->name();
+    case FieldDescriptor::CPPTYPE_STRING: return printable_utf8(rep ? r.GetRepeatedString(m, f, i) : r.GetString(m, f));
+    case FieldDescriptor::CPPTYPE_MESSAGE: return message_to_json(rep ? r.GetRepeatedMessage(m, f, i) : r.GetMessage(m, f));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 nlohmann::json message_to_json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(m, &out, o).ok()) return nullptr;
-  return nlohmann::json::parse(out);
+  const Reflection& r = *m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r.ListFields(m, &fields);  // the fields that are set (proto3: not at their default)
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto* f : fields) {
+    if (f->is_map()) {
+      nlohmann::json obj = nlohmann::json::object();
+      for (int i = 0; i < r.FieldSize(m, f); ++i) {
+        const Message& entry = r.GetRepeatedMessage(m, f, i);
+        const auto* d = entry.GetDescriptor();
+        nlohmann::json key = field_value(entry, *entry.GetReflection(), d->map_key(), -1);
+        obj[key.is_string() ? key.get<std::string>() : key.dump()] =
+            field_value(entry, *entry.GetReflection(), d->map_value(), -1);
+      }
+      out[f->name()] = obj;
+    } else if (f->is_repeated()) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (int i = 0; i < r.FieldSize(m, f); ++i) arr.push_back(field_value(m, r, f, i));
+      out[f->name()] = arr;
+    } else {
+      out[f->name()] = field_value(m, r, f, -1);
+    }
+  }
+  return out;
 }
 
 Result<InspectReport> inspect(const fs::path& dir, const criu::HandlerProbe& probe, const fs::path& plugin_dir) {
@@ -68,6 +119,7 @@ nlohmann::json to_json(const InspectReport& r) {
   j["restore_stats"] =
       r.restore_stats && r.restore_stats->has_restore() ? message_to_json(r.restore_stats->restore()) : nullptr;
   j["manifest"] = r.manifest ? message_to_json(*r.manifest) : nullptr;
+  make_printable(j);  // names read from the image (plugins, paths) may be any bytes
   return j;
 }
 
@@ -105,10 +157,16 @@ std::string to_text(const InspectReport& r) {
   o << "size             " << format_bytes(r.image_bytes) << " in " << r.files << " files\n";
   o << "inventory        img_version " << r.inventory.entry.img_version() << "\n";
   o << "plugins field    " << criu::to_string(r.inventory.plugins_field());
-  if (r.inventory.plugins_field() == criu::PluginsField::listed) o << ": " << join(r.inventory.plugins(), ", ");
+  if (r.inventory.plugins_field() == criu::PluginsField::listed) {
+    std::vector<std::string> names;
+    for (const auto& n : r.inventory.plugins()) names.push_back(printable_utf8(n));
+    o << ": " << join(names, ", ");
+  }
   o << "\n";
-  o << "restore here     " << r.plugin_plan.meaning() << "\n";
-  for (const auto& c : r.plugin_plan.checks) o << "  " << c.name << " -> " << criu::describe(c) << "\n";
+  o << "restore here     " << printable_utf8(r.plugin_plan.meaning()) << "\n";
+  for (const auto& c : r.plugin_plan.checks) {
+    o << "  " << printable_utf8(c.name) << " -> " << printable_utf8(criu::describe(c)) << "\n";
+  }
   o << "processes        " << r.pstree.size() << " (root pid " << r.pstree.front().pid() << ")\n";
   if (r.dump_stats && r.dump_stats->has_dump()) {
     const auto& d = r.dump_stats->dump();

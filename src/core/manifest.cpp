@@ -68,8 +68,8 @@ Result<pb::Manifest> decode_manifest(std::string_view bytes, const std::string& 
 Result<std::optional<pb::Manifest>> read_manifest(const fs::path& image_dir) {
   fs::path p = image_dir / kManifestFile;
   struct stat st {};
-  if (::stat(p.c_str(), &st) != 0 && errno == ENOENT) return std::optional<pb::Manifest>();
-  auto bytes = read_file(p);
+  if (::lstat(p.c_str(), &st) != 0 && errno == ENOENT) return std::optional<pb::Manifest>();
+  auto bytes = read_untrusted(p, {.max_bytes = 16ull << 20});
   if (!bytes) return fail(std::move(bytes).error().with_exit(Exit::bad_input));
   return std::optional<pb::Manifest>(GPUCR_TRY(decode_manifest(*bytes, p.string())));
 }

@@ -73,7 +73,8 @@ struct CheckpointRequest {
   bool leave_running = false;
   CriuOptions criu;
   CudaOptions cuda;
-  std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the container
+  std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the tree or container
+  std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   // --export: the images also go into one archive; image_dir may then be empty (a private
   // directory, removed once the archive is complete).
   std::optional<ArchiveOut> archive;
@@ -94,6 +95,7 @@ struct RestoreRequest {
   bool restore_frozen = false;
   std::chrono::milliseconds pid_wait{10000};    // trees: how long dumped pids may stay in use
   std::chrono::milliseconds lock_wait{60000};
+  std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   std::chrono::milliseconds start_wait{300000}; // containers in the foreground: how long the
                                                 // runtime's restore may take
   // --import: the images come from one archive, extracted into image_dir, or, when it is empty,

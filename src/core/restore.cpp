@@ -3,11 +3,12 @@
 #include "core/amd_restore.hpp"
 #include "core/container_gpus.hpp"
 #include "core/destination.hpp"
+#include "core/criu_deadline.hpp"
+#include "core/tree.hpp"
 #include "core/gpu_restore.hpp"
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "core/target.hpp"
-#include "core/inspect.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
 #include "freezer/keeper.hpp"
@@ -54,7 +55,9 @@ class RestoreRun {
     if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
     phases_.step("find restored processes", [&] { return find_restored(); });
     phases_.step("gpu restore", [&] { return gpu_.restore(); });
-    phases_.step("gpu unlock", [&] { return gpu_unlock(); });
+    phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
+    // The driver is asked once more: no process stays LOCKED or CHECKPOINTED behind an exit 0.
+    phases_.step("verify GPU state", [&] { return verify(); });
     // Only after the GPU restore: no GPU call may reach a frozen process.
     if (req_.restore_frozen) phases_.step("freeze restored tree", [&] { return freeze_again(); });
     phases_.step("write pid file", [&] { return target_->publish(root_pid_); });
@@ -62,6 +65,7 @@ class RestoreRun {
     if (freezer_.thawed_by_gpucr()) phases_.always("restore freezer state", [&] { return freezer_.restore_original_state(); });
     phases_.always("unlock target", [&] {
       target_->unlock();
+      tree_lock_.release();
       return Status{};
     });
     return report();
@@ -81,7 +85,9 @@ class RestoreRun {
   }
 
   Status finish_abandoned() {
-    return recovery::finish_abandoned(host_.recovery(), [&](const std::string& l) { host_.progress.note(l); });
+    auto seams = host_.recovery();
+    seams.cuda_tool = req_.cuda.tool;
+    return recovery::finish_abandoned(seams, [&](const std::string& l) { host_.progress.note(l); });
   }
 
   Status read_image() {
@@ -118,7 +124,7 @@ class RestoreRun {
     GPUCR_TRY(gpu_.arm_recovery(target_->restore_pidfile(), target_->journal_record()));
     freezer_.on_change([this](const pb::FreezerRecord& r) {
       auto& j = gpu_.journal();
-      j.data().freezer = message_to_json(r);
+      j.data().freezer = recovery::freezer_to_journal(r);
       return j.save();
     });
     return {};
@@ -165,6 +171,11 @@ class RestoreRun {
     j.env = amd_.criu_env();
     j.journal = &gpu_.journal();
     j.started = [&](pid_t pid) { gpu_.restore_started(pid); };
+    j.dumped_pids = pids_;
+    auto image_bytes = dir_size(req_.image_dir).value_or(0);
+    CriuWatch watch(host_.time, req_.criu_deadline.value_or(criu_deadline_for(image_bytes)), target_->restore_phase());
+    j.stop = [&] { return watch.check(); };
+    gpu_.begin_restore(target_->restore_phase(), watch.deadline_epoch_ms(), pids_);
     auto root = target_->restore(j, manifest_);
     (void)plugins_.remove();
     restored_ = true;
@@ -172,13 +183,17 @@ class RestoreRun {
     return {};
   }
 
+  // The restored tree's lock first (no other gpucr operation may take the tree while its GPU
+  // state is not back), then each CUDA process's new host pid.
   Status find_restored() {
+    auto info = GPUCR_TRY(host_.procs.info(root_pid_));
+    tree_lock_ = GPUCR_TRY(lock_tree(host_.run, {root_pid_, info.start_time}, "restore", req_.lock_wait));
     GPUCR_TRY(target_->map_pids(root_pid_, manifest_));
     return gpu_.find_restored(root_pid_);
   }
 
-  Status gpu_unlock() {
-    GPUCR_TRY(gpu_.unlock());
+  Status verify() {
+    GPUCR_TRY(gpu_.verify());
     gpu_done_ = true;
     return {};
   }
@@ -194,7 +209,9 @@ class RestoreRun {
   // again stays.
   Status finish() {
     if (phases_.failed() && restored_ && !gpu_done_) {
-      target_->remove_restored(root_pid_);
+      std::string done = target_->remove_restored(root_pid_);
+      if (!done.empty()) host_.progress.note(done);
+      removed_ = done;
       root_pid_ = 0;
     }
     gpu_.finish();
@@ -204,6 +221,11 @@ class RestoreRun {
   RestoreReport report() {
     RestoreReport r;
     r.status = phases_.result();
+    if (!r.status && !removed_.empty()) {  // the one policy: a failed restore removes what it made
+      Error e = r.status.error();
+      e.details.push_back(removed_);
+      r.status = fail(std::move(e));
+    }
     r.phases = phases_.timings();
     r.manifest = manifest_;
     r.root_pid = root_pid_;
@@ -232,6 +254,8 @@ class RestoreRun {
   bool gpu_done_ = false;
   bool refrozen_ = false;
   pid_t root_pid_ = 0;
+  std::string removed_;
+  OpLock tree_lock_;
 };
 
 }  // namespace

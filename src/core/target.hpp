@@ -35,6 +35,9 @@ struct DumpJob {
   criu::ActionServer::Handler on_action;     // ... and who answers them (completes the image)
   std::function<void(pid_t)> started;        // the dumping process (criu or the runtime) started
   std::function<void()> tick;                // about every 200 ms while it runs
+  // Asked with each tick: a reason to stop the dump now (core/criu_deadline.hpp); the target then
+  // kills criu (or the runtime and its criu) with SIGKILL and reports it.
+  std::function<std::optional<std::string>()> stop;
 };
 
 struct DumpResult {
@@ -81,6 +84,8 @@ struct RestoreJob {
   std::map<std::string, std::string> env;    // criu's extra environment (AMD plugin switches)
   const recovery::Journal* journal = nullptr;
   std::function<void(pid_t)> started;
+  std::function<std::optional<std::string>()> stop;  // as for DumpJob
+  std::vector<pid_t> dumped_pids;            // trees: the pids (and thread ids) criu re-creates
 };
 
 class RestoreTarget {
@@ -111,8 +116,9 @@ class RestoreTarget {
   virtual Result<bool> freeze_again(pid_t root, const std::optional<pb::Manifest>& manifest) = 0;
   // Publishes the restored root (the pid file, for trees; a runtime writes its own).
   virtual Status publish(pid_t root) = 0;
-  // All or nothing: kills (and, for a container, deletes) what the restore made.
-  virtual void remove_restored(pid_t root) = 0;
+  // All or nothing: kills (and, for a container, deletes) what the restore made, also when the
+  // restore failed half-way and `root` is unknown (0). Returns a line saying what it did.
+  virtual std::string remove_restored(pid_t root) = 0;
   virtual void unlock() = 0;
   // The target's part of the report (containers: the processes' new pids, the runtime).
   virtual void report(RestoreReport&) {}

@@ -36,6 +36,13 @@ Result<proc::ProcInfo> validate_root(const proc::ProcessTable& procs, pid_t pid)
   return info;
 }
 
+Result<OpLock> lock_tree(const RunDir& run, const proc::ProcessId& root, const std::string& operation,
+                         std::chrono::milliseconds wait) {
+  GPUCR_TRY(run.ensure("locks"));
+  std::filesystem::path file = run.locks() / ("tree-" + std::to_string(root.pid) + "-" + std::to_string(root.start_time) + ".lock");
+  return OpLock::acquire(file, "the process tree of pid " + std::to_string(root.pid), operation, wait);
+}
+
 Result<std::vector<proc::ProcInfo>> discover_tree(const proc::ProcessTable& procs, pid_t root) {
   return process_tree(procs, root);
 }

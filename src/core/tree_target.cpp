@@ -9,6 +9,7 @@
 #include "util/log.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 namespace gpucr {
@@ -53,7 +54,7 @@ class TreeCheckpoint : public CheckpointTarget {
     f.interrupt_only = j.interrupt_only;
     f.libdir = j.plugin_dir;  // exactly the plugins this tree needs (core/criu_plugins.hpp)
     if (j.journal) f.action_script = j.action_script;
-    criu::Invocation inv{criu::dump_args(f), j.work_dir / criu::kDumpLog, {}, j.tick, j.actions, j.on_action};
+    criu::Invocation inv{criu::dump_args(f), j.work_dir / criu::kDumpLog, {}, j.tick, j.actions, j.on_action, j.stop};
     if (j.journal) inv.env[self::kJournalEnv] = j.journal->path().string();
     DumpResult r{.criu_log = inv.log};
     auto ran = host_.criu.run(inv, j.started);
@@ -62,6 +63,12 @@ class TreeCheckpoint : public CheckpointTarget {
       return r;
     }
     if (ran->status.success()) return r;
+    if (ran->stopped) {
+      r.status = fail(Error("criu dump of pid " + std::to_string(req_.pid) + " stopped by gpucr: " + *ran->stopped)
+                          .with_hint("gpucr killed criu (SIGKILL), its tasks resumed and gpucr rolled back; criu's log: " +
+                                     inv.log.string()));
+      return r;
+    }
     Error e("criu dump of pid " + std::to_string(req_.pid) + " failed (" + ran->status.describe() + ")");
     e.details = ran->error_lines;
     e.hint = "criu's log: " + inv.log.string() +
@@ -104,6 +111,7 @@ class TreeRestore : public RestoreTarget {
   bool gpucr_runs_criu() const override { return true; }
 
   Result<pid_t> restore(const RestoreJob& j, const std::optional<pb::Manifest>&) override {
+    dumped_pids_ = j.dumped_pids;
     criu::RestoreFlags f;
     static_cast<criu::Options&>(f) = j.criu;
     f.image_dir = j.image_dir;
@@ -112,7 +120,16 @@ class TreeRestore : public RestoreTarget {
     f.libdir = j.plugin_dir;  // exactly the plugins this image needs (core/criu_plugins.hpp)
     ::unlink(f.pidfile->c_str());
     criu::Invocation inv{criu::restore_args(f), j.work_dir / criu::kRestoreLog, j.env, {}};
-    auto out = GPUCR_TRY(host_.criu.run(inv, j.started));
+    inv.stop = j.stop;
+    auto started = [&](pid_t pid) {
+      criu_ = proc::ProcessId{pid, host_.procs.info(pid).value_or(proc::ProcInfo{}).start_time};
+      if (j.started) j.started(pid);
+    };
+    auto out = GPUCR_TRY(host_.criu.run(inv, started));
+    if (out.stopped) {
+      return fail(Error("criu restore of " + req_.image_dir.string() + " stopped by gpucr: " + *out.stopped)
+                      .with_hint("criu's log: " + inv.log.string()));
+    }
     if (!out.status.success()) {
       Error e("criu restore of " + req_.image_dir.string() + " failed (" + out.status.describe() + ")");
       e.details = out.error_lines;
@@ -142,17 +159,34 @@ class TreeRestore : public RestoreTarget {
     return write_file_atomic(*req_.pid_file, std::to_string(root) + "\n", 0644);
   }
 
-  // Every process of the restored tree, root last (it is gpucr's child: reaped here).
-  void remove_restored(pid_t root) override {
-    if (root <= 0) return;
+  // Every process of the restored tree. When criu failed (or was stopped) before it said which
+  // is the root, the restored processes are those that hold a dumped pid and started after criu
+  // did (criu re-creates the dumped pids; they were free before it ran).
+  std::string remove_restored(pid_t root) override {
     std::vector<proc::ProcessId> victims;
-    if (auto tree = proc::process_tree(host_.procs, root)) {
-      for (const auto& p : *tree) victims.push_back({p.pid, p.start_time});
+    if (root > 0) {
+      if (auto tree = proc::process_tree(host_.procs, root)) {
+        for (const auto& p : *tree) victims.push_back({p.pid, p.start_time});
+      }
+    } else if (criu_) {
+      for (pid_t pid : dumped_pids_) {
+        auto info = host_.procs.info(pid);
+        if (info && info->start_time >= criu_->start_time && info->pid != criu_->pid) {
+          victims.push_back({pid, info->start_time});
+        }
+      }
     }
-    for (const auto& v : victims) (void)host_.control.kill(v, SIGKILL);
-    host_.control.reap(root, host_.time.now() + std::chrono::seconds(10));
-    host_.progress.note("killed the restored tree (pid " + std::to_string(root) +
-                        "): its GPU state could not be restored; the images are unchanged");
+    std::sort(victims.begin(), victims.end(), [](const auto& a, const auto& b) { return a.pid < b.pid; });
+    victims.erase(std::unique(victims.begin(), victims.end(), [](const auto& a, const auto& b) { return a.pid == b.pid; }),
+                  victims.end());
+    if (victims.empty()) return "";
+    std::vector<std::string> pids;
+    for (const auto& v : victims) {
+      (void)host_.control.kill(v, SIGKILL);
+      pids.push_back(std::to_string(v.pid));
+    }
+    for (const auto& v : victims) host_.control.reap(v.pid, host_.time.now() + std::chrono::seconds(2));
+    return "killed the restored tree (pids " + join(pids, ", ") + "); the images are unchanged";
   }
 
   void unlock() override {}
@@ -161,6 +195,8 @@ class TreeRestore : public RestoreTarget {
   const RestoreRequest& req_;
   Host& host_;
   fs::path work_;
+  std::vector<pid_t> dumped_pids_;
+  std::optional<proc::ProcessId> criu_;  // the criu that restored (or tried to)
 };
 
 }  // namespace

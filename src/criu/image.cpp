@@ -60,7 +60,7 @@ std::string join_entries(ImageMagic magic, const std::vector<std::string>& entri
 }
 
 Result<std::vector<std::string>> read_entries(const fs::path& path, ImageMagic magic) {
-  auto bytes = read_file(path);
+  auto bytes = read_untrusted(path, {.max_bytes = kMaxImageBytes});
   if (!bytes) return fail(std::move(bytes).error().with_exit(Exit::bad_input));
   return split_entries(*bytes, magic, path.string());
 }

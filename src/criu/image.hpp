@@ -22,6 +22,10 @@ inline constexpr std::uint32_t kMagicService = 0x55105940;
 inline constexpr std::uint32_t kMagicPstree = 0x50273030;
 inline constexpr std::uint32_t kMagicStats = 0x57093306;
 
+// The largest metadata image gpucr reads (inventory, pstree, stats): a bound, so that an image
+// directory someone crafted cannot make gpucr read without end (a link to /dev/zero).
+inline constexpr std::uint64_t kMaxImageBytes = 64ull << 20;
+
 struct ImageMagic {
   std::uint32_t prefix = 0;  // 0 for inventory.img, else kMagicCommon or kMagicService
   std::uint32_t magic = 0;

@@ -118,7 +118,7 @@ std::string serialize_inventory(const Inventory& inv) {
 
 Result<Inventory> read_inventory(const fs::path& image_dir) {
   fs::path p = image_dir / kInventoryFile;
-  auto bytes = read_file(p);
+  auto bytes = read_untrusted(p, {.max_bytes = kMaxImageBytes});
   if (!bytes) {
     return fail(std::move(bytes).error().with_exit(Exit::bad_input).with_hint(
         "is " + image_dir.string() + " a CRIU image directory? it has no readable " + kInventoryFile));
@@ -133,7 +133,7 @@ Status write_inventory(const fs::path& image_dir, const Inventory& inv) {
 Status record_plugins(const fs::path& image_dir, const std::vector<std::string>& names) {
   fs::path p = image_dir / kInventoryFile;
   auto recording = [](Error e) { return fail(std::move(e).context("recording the plugins field")); };
-  auto before = read_file(p);
+  auto before = read_untrusted(p, {.max_bytes = kMaxImageBytes});
   if (!before) return recording(std::move(before).error().with_exit(Exit::bad_input));
   auto inv = parse_inventory(*before, p.string());
   if (!inv) return recording(std::move(inv).error());

@@ -3,6 +3,8 @@
 #include "util/file.hpp"
 #include "util/strings.hpp"
 
+#include <csignal>
+
 namespace gpucr::criu {
 
 std::vector<std::string> error_lines(std::string_view log, size_t max) {
@@ -52,6 +54,14 @@ Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(
     }
     if (inv.actions && inv.on_action) inv.actions->serve(inv.on_action);
     if (inv.tick) inv.tick();
+    if (inv.stop) {
+      if (auto why = inv.stop()) {
+        child.kill_group(SIGKILL);
+        out.status = child.wait();
+        out.stopped = why;
+        break;
+      }
+    }
   }
   out.elapsed = Clock::now() - t0;
   if (auto text = read_file(inv.log)) out.error_lines = error_lines(*text);

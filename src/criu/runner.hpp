@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 
 namespace gpucr::criu {
 
@@ -21,12 +22,18 @@ struct Invocation {
   // through `actions` while criu runs (criu/action_channel.hpp). Null: no action script.
   ActionServer* actions = nullptr;
   ActionServer::Handler on_action;
+  // Asked about every 200 ms while criu runs: a reason to stop criu now (its deadline passed;
+  // gpucr was asked to stop and criu did not get to its post-dump step in time). criu's process
+  // group is then killed with SIGKILL, the only signal that stops a dump at every stage; its
+  // tasks resume (docs/FACTS.md §9).
+  std::function<std::optional<std::string>()> stop;
 };
 
 struct Outcome {
   ExitStatus status;
   std::vector<std::string> error_lines;      // "Error (...)" lines of the log, at most 20
   std::chrono::nanoseconds elapsed{};
+  std::optional<std::string> stopped;        // gpucr killed criu, and why
 };
 
 class Runner {

@@ -1,5 +1,8 @@
 #include "freezer/cgroup_fs.hpp"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include "util/fd.hpp"
 #include "util/strings.hpp"
 
@@ -51,6 +54,13 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
+// fs::exists without its exception: a path the kernel refuses (too long, a loop, no search
+// permission) is a path that does not exist here, never an escaping filesystem_error (exit 70).
+bool path_exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
 bool has(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 Status write_control(const fs::path& file, std::string_view value) {
@@ -65,7 +75,7 @@ Status write_control(const fs::path& file, std::string_view value) {
 
 Result<std::string> read_control(const fs::path& file) {
   auto text = read_file(file);
-  if (!text && !fs::exists(file.parent_path())) {
+  if (!text && !path_exists(file.parent_path())) {
     return fail(Error("cgroup " + file.parent_path().string() + " no longer exists", Exit::bad_input));
   }
   return text;
@@ -164,7 +174,7 @@ std::optional<Cgroup> candidate(const std::vector<MountEntry>& mounts, Version v
     if (!dir) continue;
     fs::path d = under_root(*dir);
     const char* control = v == Version::v1 ? "freezer.state" : "cgroup.freeze";
-    if (!fs::exists(d / control)) {
+    if (!path_exists(d / control)) {
       why_not = d.string() + " has no " + control + (v == Version::v2 ? " (kernel < 5.2?)" : "");
       return std::nullopt;
     }
@@ -178,7 +188,7 @@ std::optional<Cgroup> candidate(const std::vector<MountEntry>& mounts, Version v
 
 Result<Lookup> CgroupFs::find(pid_t pid) const {
   fs::path pid_dir = root_ / "proc" / std::to_string(pid);
-  if (!fs::exists(pid_dir)) {
+  if (!path_exists(pid_dir)) {
     return fail(Error("no process with pid " + std::to_string(pid), Exit::bad_input));
   }
   auto cg_text = read_file(pid_dir / "cgroup");
@@ -223,16 +233,22 @@ Result<Lookup> CgroupFs::find(pid_t pid) const {
 }
 
 Result<Cgroup> CgroupFs::at(const fs::path& dir) const {
-  if (fs::exists(dir / "freezer.state")) return Cgroup{Version::v1, "", dir};
-  if (fs::exists(dir / "cgroup.freeze")) return Cgroup{Version::v2, "", dir};
+  if (Cgroup v1{Version::v1, "", dir}; exists(v1)) return v1;
+  if (Cgroup v2{Version::v2, "", dir}; exists(v2)) return v2;
   return fail(Error(dir.string() + " is not a freezer cgroup: it has neither freezer.state (v1) nor cgroup.freeze (v2)",
                     Exit::usage)
                   .with_hint("give the cgroup's directory, e.g. /sys/fs/cgroup/freezer/NAME (v1) or "
                              "/sys/fs/cgroup/NAME (v2); the root cgroup can't be frozen"));
 }
 
+// On the real host (root "/") a cgroup directory must be on a cgroup file system: a record (a
+// journal's, an image's) can't make gpucr write a control file anywhere else.
 bool CgroupFs::exists(const Cgroup& cg) const {
-  return fs::exists(cg.dir / (cg.version == Version::v1 ? "freezer.state" : "cgroup.freeze"));
+  if (!path_exists(cg.dir / (cg.version == Version::v1 ? "freezer.state" : "cgroup.freeze"))) return false;
+  if (root_ != "/") return true;  // a fixture tree (tests)
+  struct statfs sf {};
+  if (::statfs(cg.dir.c_str(), &sf) != 0) return false;
+  return sf.f_type == CGROUP_SUPER_MAGIC || sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 Result<State> CgroupFs::state(const Cgroup& cg) const {
@@ -277,7 +293,7 @@ Status CgroupFs::thaw(const Cgroup& cg, std::chrono::milliseconds timeout) {
       if (p && trim(*p) == "1") return "its parent (freezer.parent_freezing is 1)";
       return std::nullopt;
     }
-    for (fs::path d = cg.dir.parent_path(); d != d.parent_path() && fs::exists(d / "cgroup.freeze"); d = d.parent_path()) {
+    for (fs::path d = cg.dir.parent_path(); d != d.parent_path() && path_exists(d / "cgroup.freeze"); d = d.parent_path()) {
       if (auto f = read_file(d / "cgroup.freeze"); f && trim(*f) == "1") return d.string();
     }
     return std::nullopt;

@@ -94,6 +94,15 @@ Status Keeper::thaw_for_gpu(const std::vector<pid_t>& gpu_pids) {
   return {};
 }
 
+Status Keeper::note_criu_freezes() {
+  if (!cgroup_ || rec_.criu_freezes()) return {};
+  pb::FreezerRecord next = rec_;
+  next.set_criu_freezes(true);
+  if (persist_) GPUCR_TRY(persist_(next));
+  rec_ = next;
+  return {};
+}
+
 Status Keeper::restore_original_state() {
   if (!cgroup_) return {};
   return freezer::restore_original_state(fz_, rec_, timeout_);
@@ -119,6 +128,11 @@ Status restore_original_state(Freezer& fz, const pb::FreezerRecord& rec, std::ch
   auto now = fz.state(cg);
   if (!now) return rollback(std::move(now).error());
   if (counts_as_frozen(*now) == want_frozen) return {};
+  if (!want_frozen && !rec.thawed_by_gpucr() && !rec.criu_freezes()) {
+    log::warn("freezer: " + cg.describe() + " was THAWED when the operation began and is " + to_string(*now) +
+              " now; neither gpucr nor its criu froze it, so someone else did: left as it is");
+    return {};
+  }
   log::info(std::string("freezer: returning ") + cg.describe() + " from " + to_string(*now) + " to " + want);
   Status st = want_frozen ? fz.freeze(cg, timeout) : fz.thaw(cg, timeout);
   if (st) return {};

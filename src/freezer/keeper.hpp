@@ -64,6 +64,9 @@ class Keeper {
   // thaw(), then checks that none of `gpu_pids` is still frozen (e.g. in a frozen cgroup of its
   // own): no GPU driver call may reach a frozen process.
   Status thaw_for_gpu(const std::vector<pid_t>& gpu_pids);
+  // criu is about to freeze the cgroup itself (--freeze-cgroup, or a runtime's criu): recorded
+  // first, so that a recovery thaws a cgroup criu left frozen (restore_original_state).
+  Status note_criu_freezes();
   // Returns the cgroup to its recorded state. Idempotent; a no-op without a cgroup.
   Status restore_original_state();
 
@@ -79,9 +82,12 @@ class Keeper {
 pb::FreezerRecord to_record(const Cgroup& cg, State original, pid_t pid);
 Cgroup from_record(const pb::FreezerRecord& rec);
 
-// Puts the cgroup of `rec` back into rec's original state (frozen or thawed), whatever it is
-// now. A cgroup that no longer exists is left alone. Failures are Exit::rollback_incomplete
-// and say how to finish by hand.
+// Puts the cgroup of `rec` back into rec's original state (frozen or thawed). A cgroup that no
+// longer exists is left alone. The policy for a cgroup found frozen that was thawed at the start:
+// it is thawed only when gpucr or its criu could have frozen it (thawed_by_gpucr, criu_freezes);
+// one that someone else froze during the operation (an engine pausing the container) is left
+// frozen, and a warning says so: gpucr never undoes another party's change. Failures are
+// Exit::rollback_incomplete and say how to finish by hand.
 Status restore_original_state(Freezer& fz, const pb::FreezerRecord& rec,
                               std::chrono::milliseconds timeout = kDefaultTimeout);
 

@@ -1,4 +1,5 @@
 #include "hooks/hooks_file.hpp"
+#include "util/json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ std::vector<HookFile> hook_files(const std::filesystem::path& gpucr_binary, cons
     doc["hook"] = hook;
     doc["when"] = nlohmann::ordered_json::object({{"always", true}});
     doc["stages"] = nlohmann::ordered_json::array({stage});
-    out.push_back({std::string("90-gpucr-") + stage + ".json", stage, doc.dump(2) + "\n"});
+    out.push_back({std::string("90-gpucr-") + stage + ".json", stage, json_text(doc, 2) + "\n"});
   }
   return out;
 }

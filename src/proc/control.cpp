@@ -23,6 +23,16 @@ Status SystemControl::kill(const ProcessId& id, int sig) {
   return {};
 }
 
+Status SystemControl::kill_group(const ProcessId& leader, int sig) {
+  if (!procs_.alive(leader)) return {};
+  auto info = procs_.info(leader.pid);
+  if (!info || info->pgid != leader.pid) return kill(leader, sig);  // not a group leader: just it
+  if (::kill(-leader.pid, sig) != 0 && errno != ESRCH) {
+    return fail(sys_error("cannot signal the process group of pid " + std::to_string(leader.pid), errno));
+  }
+  return {};
+}
+
 std::optional<ExitStatus> SystemControl::reap(pid_t child, Clock::time_point deadline) {
   for (;;) {
     int ws = 0;

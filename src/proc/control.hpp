@@ -15,6 +15,8 @@ class ProcessControl {
   virtual ~ProcessControl() = default;
   // Sends `sig` to the process `id` names; ok when it is gone already.
   virtual Status kill(const ProcessId& id, int sig) = 0;
+  // Sends `sig` to the process group that `leader` (still the process `id` names) leads.
+  virtual Status kill_group(const ProcessId& leader, int sig) = 0;
   // Waits until `child`, a child of this process, has ended or `deadline` passes (nullopt).
   virtual std::optional<ExitStatus> reap(pid_t child, Clock::time_point deadline) = 0;
 };
@@ -23,6 +25,7 @@ class SystemControl : public ProcessControl {
  public:
   explicit SystemControl(const ProcessTable& procs) : procs_(procs) {}
   Status kill(const ProcessId& id, int sig) override;
+  Status kill_group(const ProcessId& leader, int sig) override;
   std::optional<ExitStatus> reap(pid_t child, Clock::time_point deadline) override;
 
  private:

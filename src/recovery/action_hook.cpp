@@ -14,9 +14,9 @@ namespace gpucr::recovery {
 
 bool is_criu_action_hook(int argc, const char* action) { return argc == 1 && action != nullptr; }
 
-int run_criu_action_hook(const proc::ProcessTable& procs, const char* action, const char* journal) {
+int run_criu_action_hook(const proc::ProcessTable& procs, const char* action, const char* journal, uid_t owner) {
   if (!action || std::strcmp(action, "post-dump") != 0 || !journal) return 0;
-  auto d = load_journal(journal);
+  auto d = load_journal(journal, owner);
   std::string why;
   if (!d) {
     why = "its journal is gone or unreadable";

@@ -25,8 +25,9 @@ inline constexpr std::chrono::seconds kActionAnswerTimeout{120};
 // True when this process was started by criu as an action script (`action`: the value of
 // CRTOOLS_SCRIPT_ACTION, null when unset).
 bool is_criu_action_hook(int argc, const char* action);
-// `journal`: the value of GPUCR_JOURNAL (null when unset). Returns the hook's exit code.
-int run_criu_action_hook(const proc::ProcessTable& procs, const char* action, const char* journal);
+// `journal`: the value of GPUCR_JOURNAL (null when unset), a journal that must belong to `owner`
+// (gpucr's user). Returns the hook's exit code.
+int run_criu_action_hook(const proc::ProcessTable& procs, const char* action, const char* journal, uid_t owner);
 
 // The path of the gpucr binary `exe` (resolved when it is /proc/self/exe), when it is safe to
 // hand to `sh -c`.

@@ -25,6 +25,9 @@ Result<Guardian> Guardian::start(Journal& journal, const Seams& seams) {
               .stderr_file = "=stdout",
               .new_session = true,
               .keep_fds = {p[0]}};
+  // What the guardian may run is gpucr's configuration, passed on its command line.
+  if (seams.cuda_tool) cmd.argv.insert(cmd.argv.end(), {"--cuda-checkpoint", seams.cuda_tool->string()});
+  if (seams.runtime) cmd.argv.insert(cmd.argv.end(), {"--runtime", seams.runtime->string()});
   auto child = GPUCR_TRY(spawn(cmd));
   pid_t pid = child.detach();
   auto info = seams.procs.info(pid);

@@ -15,7 +15,8 @@ namespace gpucr::recovery {
 
 class Guardian {
  public:
-  // Starts `SELF __guardian --journal PATH --fd N` and records its identity in the journal.
+  // Starts `SELF __guardian --journal PATH --fd N [--cuda-checkpoint T] [--runtime R]` (T and R
+  // from `seams`) and records its identity in the journal.
   static Result<Guardian> start(Journal& journal, const Seams& seams);
   Guardian() = default;
   Guardian(Guardian&&) = default;

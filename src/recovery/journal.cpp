@@ -1,4 +1,5 @@
 #include "recovery/journal.hpp"
+#include "util/json.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ nlohmann::json id_json(const std::optional<proc::ProcessId>& id) {
 
 std::optional<proc::ProcessId> id_from(const nlohmann::json& j) {
   if (!j.is_object()) return std::nullopt;
-  return proc::ProcessId{j.value("pid", 0), j.value("start_time", std::uint64_t{0})};
+  return proc::ProcessId{json_int<pid_t>(j, "pid", 0), json_int<std::uint64_t>(j, "start_time", 0)};
 }
 
 nlohmann::json container_json(const std::optional<JournalContainer>& c) {
@@ -46,7 +47,8 @@ nlohmann::json to_json(const JournalData& d) {
           {"op", d.op},             {"created_ms", d.created_ms},
           {"owner", id_json(d.owner)}, {"guardian", id_json(d.guardian)},
           {"phase", d.phase},       {"cancel", d.cancel},
-          {"criu", id_json(d.criu)}, {"restore_pidfile", d.restore_pidfile},
+          {"criu", id_json(d.criu)}, {"criu_deadline_ms", d.criu_deadline_ms},
+          {"restore_pidfile", d.restore_pidfile}, {"restore_pids", d.restore_pids}, {"view", d.view},
           {"backend", d.backend},   {"tool", d.tool},
           {"device_map", d.device_map}, {"processes", procs},
           {"freezer", d.freezer},   {"container", container_json(d.container)}};
@@ -57,26 +59,33 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
     return fail(Error("journal " + name + " is unreadable: " + why, Exit::bad_input));
   };
   if (!j.is_object()) return bad("not a JSON object");
-  if (j.value("version", 0) != 1) return bad("unsupported version " + j.value("version", nlohmann::json()).dump());
   JournalData d;
   try {
+    auto version = j.find("version");
+    if (version == j.end() || !version->is_number_integer() || *version != 1) {
+      return bad("unsupported version " + json_text(j.value("version", nlohmann::json())));
+    }
     d.id = j.at("id").get<std::string>();
     d.op = j.at("op").get<std::string>();
-    d.created_ms = j.value("created_ms", std::int64_t{0});
+    d.created_ms = json_int<std::int64_t>(j, "created_ms", 0);
     d.owner = id_from(j.at("owner")).value_or(proc::ProcessId{});
     d.guardian = id_from(j.value("guardian", nlohmann::json()));
     d.phase = j.value("phase", "");
     d.cancel = j.value("cancel", false);
     d.criu = id_from(j.value("criu", nlohmann::json()));
+    d.criu_deadline_ms = json_int<std::int64_t>(j, "criu_deadline_ms", 0);
     d.restore_pidfile = j.value("restore_pidfile", "");
+    d.restore_pids = json_int_array<pid_t>(j, "restore_pids");
+    d.view = j.value("view", "");
     d.backend = j.value("backend", "");
     d.tool = j.value("tool", "");
     d.device_map = j.value("device_map", "");
     for (const auto& p : j.value("processes", nlohmann::json::array())) {
       JournalProcess jp;
-      jp.id = {p.at("pid").get<pid_t>(), p.value("start_time", std::uint64_t{0})};
-      jp.nspid = p.value("nspid", std::vector<pid_t>{});
-      jp.device_bytes = p.value("device_bytes", std::uint64_t{0});
+      if (!p.is_object() || !p.contains("pid")) return bad("a process has no pid");
+      jp.id = {json_int<pid_t>(p, "pid", 0), json_int<std::uint64_t>(p, "start_time", 0)};
+      jp.nspid = json_int_array<pid_t>(p, "nspid");
+      jp.device_bytes = json_int<std::uint64_t>(p, "device_bytes", 0);
       auto t = cuda::parse_state(p.value("target", ""));
       if (!t) return bad("process " + std::to_string(jp.id.pid) + " has no valid target state");
       jp.target = *t;
@@ -85,6 +94,8 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
     d.freezer = j.value("freezer", nlohmann::json());
     d.container = container_from(j.value("container", nlohmann::json()));
   } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  } catch (const JsonShapeError& e) {
     return bad(e.what());
   }
   return d;
@@ -107,7 +118,7 @@ Result<Journal> Journal::create(const RunDir& run, const std::string& op) {
   return j;
 }
 
-Status Journal::save() { return write_file_atomic(path_, to_json(data_).dump(1) + "\n", 0600); }
+Status Journal::save() { return write_file_atomic(path_, json_text(to_json(data_), 1) + "\n", 0600); }
 
 void Journal::finish() { remove_journal(path_); }
 
@@ -134,9 +145,15 @@ void remove_journal(const fs::path& journal) {
   fs::remove(journal, ec);
 }
 
-Result<JournalData> load_journal(const fs::path& path) {
-  auto text = GPUCR_TRY(read_file(path));
-  auto j = nlohmann::json::parse(text, nullptr, false);
+Result<JournalData> load_journal(const fs::path& path, std::optional<uid_t> owner) {
+  auto text = read_untrusted(path, {.max_bytes = 1ull << 20, .owner = owner});
+  if (!text) {
+    Error e = std::move(text).error();
+    e.what = "journal " + path.string() + " is unreadable: " + e.what;
+    if (e.exit != Exit::not_permitted) e.exit = Exit::bad_input;
+    return fail(std::move(e));
+  }
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return fail(Error("journal " + path.string() + " is not valid JSON", Exit::bad_input));
   return journal_from_json(j, path.string());
 }

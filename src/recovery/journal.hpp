@@ -7,7 +7,12 @@
 //   {"version":1, "id", "op":"checkpoint"|"restore", "created_ms",
 //    "owner":{"pid","start_time"}, "guardian":{"pid","start_time"}|null,
 //    "phase": the phase running, "cancel": bool (SIGINT/SIGTERM/SIGHUP received),
-//    "criu":{"pid","start_time"}|null, "restore_pidfile": path|"" (restore: criu's pid file),
+//    "criu":{"pid","start_time"}|null, "criu_deadline_ms": when recovery may stop that criu (and
+//         its process group, with the runtime that started it) at the latest, 0: never,
+//    "restore_pidfile": path|"" (restore: criu's pid file),
+//    "restore_pids": [...] (restore of a tree: the pids criu re-creates; after a killed criu,
+//         those started after it are killed, as criu leaves them waiting forever),
+//    "view": path|"" (restore: the image view in the image directory, removed by recovery),
 //    "backend":"api"|"tool", "tool": path, "device_map": "OLD=NEW,..."|"",
 //    "processes":[{"pid","start_time","nspid":[...],"target":"running"|"locked"|"checkpointed",
 //                  "device_bytes"}],
@@ -60,7 +65,10 @@ struct JournalData {
   std::string phase;
   bool cancel = false;
   std::optional<proc::ProcessId> criu;
+  std::int64_t criu_deadline_ms = 0;
   std::string restore_pidfile;
+  std::vector<pid_t> restore_pids;
+  std::string view;
   std::string backend;
   std::string tool;
   std::string device_map;
@@ -93,7 +101,10 @@ class Journal {
   fs::path path_;
 };
 
-Result<JournalData> load_journal(const fs::path& path);
+// Reads a journal: a regular file (never a symlink, FIFO or device) of at most 1 MiB; with
+// `owner`, it must belong to that user (gpucr's) and be writable by no one else, since recovery
+// acts on what it says as root.
+Result<JournalData> load_journal(const fs::path& path, std::optional<uid_t> owner = std::nullopt);
 // A file that lives and dies with the journal at `journal` (ops/<id><suffix>).
 fs::path journal_side_file(const fs::path& journal, const std::string& suffix);
 // Removes the journal and its side files.

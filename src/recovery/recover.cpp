@@ -1,5 +1,6 @@
 #include "recovery/recover.hpp"
 
+#include "criu/image_view.hpp"
 #include "freezer/keeper.hpp"
 #include "recovery/guardian.hpp"
 
@@ -7,14 +8,42 @@
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
 
-#include <google/protobuf/util/json_util.h>
+#include "util/json.hpp"
 
+#include <csignal>
 #include <mutex>
 
 namespace gpucr::recovery {
 
 using cuda::State;
 using cuda::Step;
+
+nlohmann::json freezer_to_journal(const pb::FreezerRecord& r) {
+  static const char* kHex = "0123456789abcdef";
+  std::string bytes = r.SerializeAsString(), hex;
+  for (unsigned char c : bytes) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return {{"record", hex}, {"dir", printable_utf8(r.dir())},
+          {"original_state", pb::FreezerRecord::State_Name(r.original_state())}, {"thawed_by_gpucr", r.thawed_by_gpucr()}};
+}
+
+Result<pb::FreezerRecord> freezer_from_journal(const nlohmann::json& j) {
+  auto bad = [] { return fail(Error("the journal's freezer record is unreadable", Exit::bad_input)); };
+  if (!j.is_object() || !j.contains("record") || !j["record"].is_string()) return bad();
+  std::string hex = j["record"].get<std::string>(), bytes;
+  if (hex.size() % 2) return bad();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    auto nib = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0) return bad();
+    bytes.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  pb::FreezerRecord r;
+  if (!r.ParseFromString(bytes)) return bad();
+  return r;
+}
 
 Result<std::string> bring_to_state(cuda::Checkpointer& backend, pid_t pid, State target,
                                    const std::vector<cuda::GpuPair>& map, std::uint64_t device_bytes) {
@@ -53,10 +82,53 @@ Result<std::string> bring_to_state(cuda::Checkpointer& backend, pid_t pid, State
 
 namespace {
 
-void wait_for_criu(const Seams& s, const std::optional<proc::ProcessId>& criu, std::vector<std::string>& lines) {
-  if (!criu || !s.procs.alive(*criu)) return;
+std::int64_t wall_ms(const Seams& s) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(s.time.wall().time_since_epoch()).count();
+}
+
+// Waits for the operation's criu (or the runtime that runs it) to end, no longer than the
+// journal's deadline; past it, its process group is killed (docs/FACTS.md §9: the tasks resume).
+// Returns whether it had to be stopped.
+bool wait_for_criu(const Seams& s, const JournalData& d, std::vector<std::string>& lines) {
+  const auto& criu = d.criu;
+  if (!criu || !s.procs.alive(*criu)) return false;
   lines.push_back("waiting for criu (pid " + std::to_string(criu->pid) + ") to finish");
-  while (s.procs.alive(*criu)) s.time.sleep_for(std::chrono::milliseconds(100));
+  while (s.procs.alive(*criu)) {
+    if (d.criu_deadline_ms > 0 && wall_ms(s) >= d.criu_deadline_ms) {
+      lines.push_back("criu (pid " + std::to_string(criu->pid) + ") ran past the operation's deadline: killed it and "
+                      "its process group (SIGKILL)");
+      (void)s.control.kill_group(*criu, SIGKILL);
+      for (int i = 0; i < 100 && s.procs.alive(*criu); ++i) s.time.sleep_for(std::chrono::milliseconds(100));
+      return true;
+    }
+    s.time.sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// A tree restore whose criu did not finish: the processes it made (a dumped pid, started after
+// criu) wait for it forever; they are killed (the images stay, for another try).
+void kill_half_restored(const Seams& s, const JournalData& d, std::vector<std::string>& lines) {
+  if (d.op != "restore" || d.container || !d.criu || d.restore_pids.empty()) return;
+  if (!d.restore_pidfile.empty() && fs::exists(d.restore_pidfile)) return;  // criu finished
+  std::vector<std::string> killed;
+  for (pid_t pid : d.restore_pids) {
+    auto info = s.procs.info(pid);
+    if (!info || info->start_time < d.criu->start_time || pid == d.criu->pid) continue;
+    (void)s.control.kill({pid, info->start_time}, SIGKILL);
+    killed.push_back(std::to_string(pid));
+  }
+  if (!killed.empty()) lines.push_back("killed the half-restored tree (pids " + join(killed, ", ") + ")");
+}
+
+// The image view a restore made in the image directory (criu/image_view.hpp).
+void remove_view(const JournalData& d, std::vector<std::string>& lines) {
+  if (d.view.empty()) return;
+  fs::path view(d.view);
+  std::error_code ec;
+  if (view.filename().string().rfind(criu::kViewPrefix, 0) != 0 || !fs::is_directory(fs::symlink_status(view, ec))) return;
+  fs::remove_all(view, ec);
+  lines.push_back("removed the image view " + view.string());
 }
 
 bool has_unknown_pids(const JournalData& d) {
@@ -68,8 +140,37 @@ bool has_unknown_pids(const JournalData& d) {
 
 // A container restore whose processes are not known yet: the runtime restores them. Waits until
 // the container runs (its init pid is known) or the runtime command has ended.
+// The runtime recovery may run for a journal's container: gpucr's configured one, else runc or
+// crun found in PATH when the journal names one of them. Of the journal's global options only
+// --root DIR (absolute) and --systemd-cgroup are passed on: a journal can't add --criu or --log.
+std::optional<std::pair<fs::path, std::vector<std::string>>> trusted_runtime(const Seams& s, const JournalContainer& c) {
+  fs::path path;
+  if (s.runtime) {
+    path = *s.runtime;
+  } else {
+    std::string name = fs::path(c.runtime).filename().string();
+    if (name != "runc" && name != "crun") return std::nullopt;
+    path = find_program(name);
+    if (path.empty()) return std::nullopt;
+  }
+  std::vector<std::string> globals;
+  for (size_t i = 0; i < c.globals.size(); ++i) {
+    const std::string& g = c.globals[i];
+    std::string root;
+    if ((g == "--root" || g == "-root") && i + 1 < c.globals.size()) root = c.globals[++i];
+    else if (g.rfind("--root=", 0) == 0) root = g.substr(7);
+    else if (g == "--systemd-cgroup") globals.push_back(g);
+    if (!root.empty() && fs::path(root).is_absolute() && root.find("/../") == std::string::npos) {
+      globals.insert(globals.end(), {"--root", root});
+    }
+  }
+  return std::make_pair(path, globals);
+}
+
 std::optional<pid_t> container_init(const Seams& s, const JournalContainer& c) {
-  auto rt = s.runtimes.open(c.runtime, c.globals);
+  auto trusted = trusted_runtime(s, c);
+  if (!trusted) return std::nullopt;
+  auto rt = s.runtimes.open(trusted->first, trusted->second);
   auto st = rt->state(c.id);
   if (!st || (st->status != "running" && st->status != "paused") || st->pid <= 0) return std::nullopt;
   return st->pid;
@@ -119,11 +220,10 @@ Result<std::vector<cuda::GpuPair>> parse_map(const std::string& text) {
 // Every live CUDA process of the journal back to its target state, in parallel. A driver call
 // the dead gpucr had in flight dies with it (PR_SET_PDEATHSIG) but may land just after the first
 // pass: a second look, a moment later, fixes what moved.
+// The backend the journal's operation used; the tool's path is gpucr's to say, not the journal's.
 Result<std::unique_ptr<cuda::Checkpointer>> backend_for(const Seams& s, const JournalData& d) {
   auto choice = d.backend == "tool" ? cuda::BackendChoice::tool : cuda::BackendChoice::api;
-  std::optional<fs::path> tool;
-  if (!d.tool.empty()) tool = d.tool;
-  return s.cuda_backends.make(choice, tool);
+  return s.cuda_backends.make(choice, s.cuda_tool);
 }
 
 void return_gpu_state(const Seams& deps, const JournalData& d, std::vector<std::string>& lines,
@@ -161,10 +261,9 @@ void return_gpu_state(const Seams& deps, const JournalData& d, std::vector<std::
 // The journal's freezer record (JSON of pb::FreezerRecord) -> thawed for the GPU calls (`thaw`)
 // or back to its original state.
 Status freezer_step(const Seams& s, const nlohmann::json& j, bool thaw) {
-  pb::FreezerRecord rec;
-  if (!google::protobuf::util::JsonStringToMessage(j.dump(), &rec).ok()) {
-    return fail(Error("the journal's freezer record is unreadable", Exit::rollback_incomplete));
-  }
+  auto parsed = freezer_from_journal(j);
+  if (!parsed) return fail(std::move(parsed).error().with_exit(Exit::rollback_incomplete));
+  const pb::FreezerRecord& rec = *parsed;
   if (!thaw) return freezer::restore_original_state(s.freezer, rec);
   freezer::Cgroup cg = freezer::from_record(rec);
   if (!s.freezer.exists(cg)) return {};
@@ -175,7 +274,7 @@ Status freezer_step(const Seams& s, const nlohmann::json& j, bool thaw) {
 
 RecoverReport recover(const fs::path& journal, const Seams& deps) {
   RecoverReport rep;
-  auto loaded = load_journal(journal);
+  auto loaded = load_journal(journal, deps.run.owner());
   if (!loaded) {
     rep.status = fail(std::move(loaded).error());
     return rep;
@@ -187,8 +286,10 @@ RecoverReport recover(const fs::path& journal, const Seams& deps) {
     // The runtime may stay as the restored container's parent: never wait for it to end.
     if (has_unknown_pids(d)) root = wait_for_container(deps, d, rep.lines);
   } else {
-    wait_for_criu(deps, d.criu, rep.lines);
+    wait_for_criu(deps, d, rep.lines);
+    kill_half_restored(deps, d, rep.lines);
   }
+  remove_view(d, rep.lines);
   resolve_restored(deps.procs, d, root);
   bool frozen_record = !d.freezer.is_null();
   if (frozen_record) {
@@ -212,7 +313,7 @@ RecoverReport recover(const fs::path& journal, const Seams& deps) {
 }
 
 Status check_abandoned(const Seams& seams, const fs::path& journal) {
-  auto d = GPUCR_TRY(load_journal(journal));
+  auto d = GPUCR_TRY(load_journal(journal, seams.run.owner()));
   auto busy = [&](const char* who, const proc::ProcessId& id) {
     return fail(Error("the operation of " + journal.string() + " is still under way: its " + who + " (pid " +
                           std::to_string(id.pid) + ") is alive",
@@ -228,7 +329,7 @@ Status check_abandoned(const Seams& seams, const fs::path& journal) {
 JournalScan scan_journals(const Seams& seams) {
   JournalScan scan;
   for (const auto& path : list_journals(seams.run)) {
-    auto d = load_journal(path);
+    auto d = load_journal(path, seams.run.owner());
     if (!d) {
       scan.unreadable.emplace_back(path, d.error());
       continue;
@@ -243,7 +344,7 @@ JournalScan scan_journals(const Seams& seams) {
 std::vector<fs::path> stale_container_journals(const Seams& seams, const std::string& id) {
   std::vector<fs::path> out;
   for (const auto& path : scan_journals(seams).stale) {
-    auto d = load_journal(path);
+    auto d = load_journal(path, seams.run.owner());
     if (!d || !d->container || d->container->id != id) continue;
     if (d->criu && seams.procs.alive(*d->criu)) continue;
     out.push_back(path);

@@ -6,11 +6,17 @@
 #include "recovery/journal.hpp"
 #include "recovery/seams.hpp"
 #include "gpu/cuda/checkpointer.hpp"
+#include "manifest.pb.h"
 
 #include <functional>
 #include <memory>
 
 namespace gpucr::recovery {
+
+// The freezer record (freezer/keeper.hpp) as the journal keeps it: the serialized record, exact
+// whatever bytes its paths hold ("record", hex), and its directory and state for a reader.
+nlohmann::json freezer_to_journal(const pb::FreezerRecord& r);
+Result<pb::FreezerRecord> freezer_from_journal(const nlohmann::json& j);
 
 // Moves `pid` from whatever state the driver reports to `target` (restore, then unlock, as
 // needed). Returns a line saying what was done ("pid 12: checkpointed -> running").

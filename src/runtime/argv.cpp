@@ -249,25 +249,33 @@ std::vector<std::string> with_image_path(const std::vector<std::string>& restore
   bool has_image = false, has_work = false;
   for (size_t i = 0; i < restore_args.size(); ++i) {
     const std::string& arg = restore_args[i];
-    auto tok = i == 0 || arg == "--" ? std::nullopt : as_option(arg);
+    if (i > 0 && arg == "--") {  // options end here (parse_command reads them up to "--", also after the id)
+      out.insert(out.end(), restore_args.begin() + static_cast<long>(i), restore_args.end());
+      break;
+    }
+    auto tok = i == 0 ? std::nullopt : as_option(arg);
     const Option<RestoreArgs>* opt = tok ? find_option(restore_options(), tok->name) : nullptr;
-    if (!opt) {
+    bool separate = opt && opt->takes_value && !tok->value;
+    if (!opt || !opt->takes_value || (separate && i + 1 >= restore_args.size())) {
+      out.push_back(arg);  // the command word, the id, a flag, an option lacking its value
+      continue;
+    }
+    std::string value = separate ? restore_args[i + 1] : *tok->value;
+    std::string given = value;
+    if (tok->name == "image-path") {
+      value = image_path.string();
+      has_image = true;
+    } else if (tok->name == "work-path") {
+      if (value.empty() && work_path) value = work_path->string();  // empty: the runtime's default (the image path)
+      has_work = true;
+    }
+    if (separate) {
       out.push_back(arg);
-      if (arg == "--" || (i > 0 && !tok)) {  // the id (options end there, as with Go's flag)
-        out.insert(out.end(), restore_args.begin() + static_cast<long>(i) + 1, restore_args.end());
-        break;
-      }
-      continue;
+      out.push_back(value);
+      ++i;
+    } else {
+      out.push_back(value == given ? arg : "--" + tok->name + "=" + value);
     }
-    bool image = tok->name == "image-path";
-    has_image = has_image || image;
-    has_work = has_work || tok->name == "work-path";
-    if (!opt->takes_value || tok->value) {
-      out.push_back(image ? "--image-path=" + image_path.string() : arg);
-      continue;
-    }
-    out.push_back(arg);
-    if (++i < restore_args.size()) out.push_back(image ? image_path.string() : restore_args[i]);
   }
   std::vector<std::string> added;
   if (!has_image) added = {"--image-path", image_path.string()};

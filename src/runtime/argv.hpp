@@ -82,8 +82,10 @@ std::variant<RestoreArgs, Passthrough> parse_restore(const std::vector<std::stri
 
 // `restore_args` (from the command word "restore" on, as an engine gave them) with the image
 // path set to `image_path`: every --image-path value is replaced (one is added when there is
-// none), and when `work_path` is set and the command has no --work-path, that is added too.
-// Added options go right after the command word; everything else stays as it was.
+// none); when `work_path` is set, a --work-path with an empty value (the runtime's default) gets
+// it, and it is added when the command has no --work-path. Options are read as parse_restore
+// reads them: up to "--", after the id too (crun accepts them there). Added options go right
+// after the command word; everything else stays as it was.
 std::vector<std::string> with_image_path(const std::vector<std::string>& restore_args, const fs::path& image_path,
                                          const std::optional<fs::path>& work_path);
 

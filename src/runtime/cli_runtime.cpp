@@ -34,6 +34,7 @@ class CliRunning : public Running {
     return child_.wait_until(deadline, wake_fd);
   }
   void kill(int sig) override { child_.kill(sig); }
+  void kill_group(int sig) override { child_.kill_group(sig); }
 
  private:
   Child child_;
@@ -98,7 +99,13 @@ Result<ContainerState> CliRuntime::state(const std::string& id) {
 
 Result<std::unique_ptr<Running>> CliRuntime::start(const std::vector<std::string>& args, const Env& env,
                                                    const Started& started) {
-  Command cmd{.argv = {path_.string()}, .env = env, .stdin_null = false, .hold = static_cast<bool>(started)};
+  // A tracked command (checkpoint, restore) runs in a process group of its own, with the criu it
+  // starts: a terminal's Ctrl-C reaches gpucr, which decides, and a deadline can stop both.
+  Command cmd{.argv = {path_.string()},
+              .env = env,
+              .stdin_null = false,
+              .new_pgroup = static_cast<bool>(started),
+              .hold = static_cast<bool>(started)};
   cmd.argv.insert(cmd.argv.end(), globals_.begin(), globals_.end());
   cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
   auto child = GPUCR_TRY(spawn(cmd));

@@ -1,105 +1,23 @@
 #include "runtime/lock.hpp"
 
-#include "proc/process_table.hpp"
 #include "runtime/paths.hpp"
-#include "util/file.hpp"
-#include "util/signals.hpp"
-#include "util/strings.hpp"
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <thread>
 
 namespace gpucr::runtime {
 
-namespace {
-
-// One try: opens (creating) the lock file and flocks it without waiting. nullopt: busy.
-Result<std::optional<UniqueFd>> attempt(const fs::path& path) {
-  for (int tries = 0; tries < 100; ++tries) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return fail(sys_error("cannot open lock file " + path.string(), errno));
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EINTR) continue;
-      if (errno == EWOULDBLOCK) return std::optional<UniqueFd>();
-      return fail(sys_error("cannot lock " + path.string(), errno));
-    }
-    struct stat held {}, named {};
-    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
-        held.st_ino == named.st_ino) {
-      return std::optional<UniqueFd>(std::move(fd));
-    }
-    // The previous holder removed the file after we opened it: lock the current one instead.
-  }
-  return fail(Error("cannot lock " + path.string() + ": it keeps being replaced", Exit::internal));
-}
-
-void write_holder(int fd, const std::string& operation) {
-  std::uint64_t start = 0;
-  if (auto me = proc::ProcFs().info(::getpid())) start = me->start_time;
-  std::string line = "pid=" + std::to_string(::getpid()) + " start=" + std::to_string(start) + " op=" + operation + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    ssize_t ignored = ::pwrite(fd, line.data(), line.size(), 0);
-    (void)ignored;
-  }
-}
-
-Error busy(const fs::path& path, const std::string& id, std::chrono::milliseconds waited) {
-  std::string holder(trim(read_file(path).value_or("")));
-  return Error("container " + id + " is busy: another gpucr operation holds its lock" +
-                   (holder.empty() ? std::string() : " (" + holder + ")") + " after waiting " +
-                   format_duration(waited),
-               Exit::failed)
-      .with_hint("wait for that operation to finish and try again (--lock-wait SECONDS waits longer); lock file: " +
-                 path.string());
-}
-
-}  // namespace
-
-Result<ContainerLock> ContainerLock::acquire(const RunDir& run, const std::string& id, const std::string& operation,
-                                             std::chrono::milliseconds wait) {
+Result<ContainerLock> lock_container(const RunDir& run, const std::string& id, const std::string& operation,
+                                     std::chrono::milliseconds wait) {
   GPUCR_TRY(run.ensure("containers"));
-  fs::path path = container_lock_file(run, id);
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    auto fd = GPUCR_TRY(attempt(path));
-    if (fd) {
-      write_holder(fd->get(), operation);
-      return ContainerLock(std::move(*fd), path);
-    }
-    if (signals::cancel_requested()) {
-      return fail(Error("interrupted while waiting for the lock of container " + id));
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return fail(busy(path, id, wait));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  return OpLock::acquire(container_lock_file(run, id), "container " + id, operation, wait);
 }
 
-Result<std::optional<ContainerLock>> ContainerLock::try_acquire(const RunDir& run, const std::string& id,
-                                                                const std::string& operation) {
+Result<std::optional<ContainerLock>> try_lock_container(const RunDir& run, const std::string& id,
+                                                        const std::string& operation) {
   GPUCR_TRY(run.ensure("containers"));
-  fs::path path = container_lock_file(run, id);
-  auto fd = GPUCR_TRY(attempt(path));
-  if (!fd) return std::optional<ContainerLock>();
-  write_holder(fd->get(), operation);
-  return std::optional<ContainerLock>(ContainerLock(std::move(*fd), path));
+  return OpLock::try_acquire(container_lock_file(run, id), operation);
 }
 
-std::optional<std::string> ContainerLock::holder(const RunDir& run, const std::string& id) {
-  fs::path path = container_lock_file(run, id);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return std::nullopt;
-  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) return std::nullopt;
-  return std::string(trim(read_file(path).value_or("")));
-}
-
-void ContainerLock::remove_file() {
-  if (fd_) ::unlink(path_.c_str());
-  fd_.reset();
+std::optional<std::string> container_lock_holder(const RunDir& run, const std::string& id) {
+  return OpLock::holder(container_lock_file(run, id));
 }
 
 }  // namespace gpucr::runtime

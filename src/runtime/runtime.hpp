@@ -49,6 +49,9 @@ class Running {
     return wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
   }
   virtual void kill(int sig) = 0;
+  // Signals the command's whole process group: the runtime and the criu it started (a runtime
+  // command runs in a process group of its own). Default: the command only.
+  virtual void kill_group(int sig) { kill(sig); }
 };
 
 class Runtime {
@@ -62,7 +65,8 @@ class Runtime {
   virtual Result<ContainerState> state(const std::string& id) = 0;
   // Starts `<runtime> GLOBALS... args...` with gpucr's stdin, stdout, stderr, environment (plus
   // `env`) and inheritable fds: for a restore these become the container's stdio. `started`
-  // gets the runtime's pid before it execs, so a journal can name it before it does anything.
+  // gets the runtime's pid before it execs, so a journal can name it before it does anything;
+  // such a command runs in a process group of its own (Running::kill_group).
   using Env = std::map<std::string, std::string>;
   using Started = std::function<void(pid_t)>;
   virtual Result<std::unique_ptr<Running>> start(const std::vector<std::string>& args, const Env& env = {},

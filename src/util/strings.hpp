@@ -27,4 +27,11 @@ std::string format_bytes(std::uint64_t bytes);
 // Parses "123", "4K", "16M", "2G", "1T" (powers of 1024).
 Result<std::uint64_t> parse_size(std::string_view s, std::string_view what);
 
+// True when `s` is well-formed UTF-8.
+bool is_utf8(std::string_view s);
+// `s` with every byte that is not part of well-formed UTF-8, and every control character (C0,
+// DEL), written as "\xNN": safe to print on one line of a terminal and to put into JSON, whatever
+// a process name, a path or a name read from an image holds.
+std::string printable_utf8(std::string_view s);
+
 }  // namespace gpucr

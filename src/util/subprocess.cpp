@@ -271,6 +271,10 @@ void Child::kill(int sig) {
   if (pid_ > 0) ::kill(pid_, sig);
 }
 
+void Child::kill_group(int sig) {
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
 pid_t Child::detach() {
   pidfd_.reset();
   return std::exchange(pid_, -1);

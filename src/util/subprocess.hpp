@@ -67,6 +67,8 @@ class Child {
   std::optional<ExitStatus> wait_until(Clock::time_point deadline, int wake_fd);
   ExitStatus wait();
   void kill(int sig);
+  // Signals the child's process group (a child started with new_pgroup or new_session leads it).
+  void kill_group(int sig);
   bool running() const { return pid_ > 0; }
   // Pipes of run_capture-style children.
   int stdout_fd() const { return out_.get(); }

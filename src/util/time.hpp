@@ -12,12 +12,15 @@ class TimeSource {
   using Clock = std::chrono::steady_clock;
   virtual ~TimeSource() = default;
   virtual Clock::time_point now() const = 0;
+  // Wall-clock time (deadlines written to files other processes read).
+  virtual std::chrono::system_clock::time_point wall() const = 0;
   virtual void sleep_for(std::chrono::milliseconds d) = 0;
 };
 
 class SteadyTime : public TimeSource {
  public:
   Clock::time_point now() const override;
+  std::chrono::system_clock::time_point wall() const override;
   void sleep_for(std::chrono::milliseconds d) override;
 };
 

@@ -236,7 +236,7 @@ class CudaRig:
                 env = pathlib.Path(f"/proc/{name}/environ").read_bytes().split(b"\0")
                 if marker not in env or not pid_alive(int(name)):
                     continue
-                comm = pathlib.Path(f"/proc/{name}/comm").read_text().strip()
+                comm = pathlib.Path(f"/proc/{name}/comm").read_bytes().decode(errors="replace").strip()
                 argv = pathlib.Path(f"/proc/{name}/cmdline").read_bytes().decode(
                     errors="replace").split("\0")
                 exe = os.readlink(f"/proc/{name}/exe")

@@ -39,9 +39,9 @@ def read_kv(path):
 
 def pid_alive(pid):
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
+        with open(f"/proc/{pid}/stat", "rb") as f:  # binary: a name need not be UTF-8
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
     except (FileNotFoundError, ProcessLookupError):  # gone, also between open() and read() (ESRCH)
         return False
 

@@ -43,7 +43,7 @@ def test_tool_backend_checkpoints_and_restores(rig):
     for pid in tree.apps:
         for action in ("lock", "checkpoint", "restore", "unlock"):
             assert any(ln.startswith(f"--action {action} --pid {pid}") for ln in lines), (action, lines)
-        assert ops_of(rig, pid) == ["get_state", "lock", "checkpoint", "restore", "unlock"]
+        assert ops_of(rig, pid) == ["get_state", "lock", "checkpoint", "restore", "unlock", "get_state"]  # the restore verifies the state it left
     assert not {c[1] for c in rig.fc.calls()} & set(tree.non_cuda)
     rig.assert_clean()
 

@@ -44,7 +44,7 @@ def test_one_cuda_process_with_non_cuda_siblings_is_checkpointed_killed_and_rest
     assert rig.states(tree) == ["running"]
     assert tree.counters()[0] >= at_checkpoint[0]  # continues, not restarted
     rig.advancing(tree)
-    assert ops_of(rig, app) == ["get_state", "lock", "checkpoint", "restore", "unlock"]
+    assert ops_of(rig, app) == ["get_state", "lock", "checkpoint", "restore", "unlock", "get_state"]  # the restore verifies the state it left
     for pid in tree.non_cuda:
         assert rig.fc.calls_for(pid) == [], pid
     assert rig.fc.frozen_calls() == []
@@ -111,7 +111,7 @@ def test_locked_and_checkpointed_processes_keep_their_state_through_leave_runnin
     assert f"pid {locked} (fake_cuda_app): locked (was locked at checkpoint)" in r.stdout
     assert f"pid {checkpointed} (fake_cuda_app): checkpointed (was checkpointed at checkpoint)" in r.stdout
     assert rig.states(tree) == ["locked", "checkpointed", "running"]
-    assert ops_of(rig, locked)[-1] == "restore"
+    assert ops_of(rig, locked)[-2:] == ["restore", "get_state"]  # restored, not unlocked; verified
     count = tree.counters()[:2]
     time.sleep(0.4)
     assert tree.counters()[:2] == count  # neither LOCKED nor CHECKPOINTED processes run

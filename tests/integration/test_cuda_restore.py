@@ -111,7 +111,9 @@ def test_failed_gpu_restore_kills_the_restored_tree_and_a_retry_succeeds(rig):
     r = rig.gpucr("restore", "-D", img, "-d")
     assert r.returncode == FAILED, r.stderr
     assert f"error: CUDA restore of pid {bad} (fake_cuda_app) failed: CUDA_ERROR_UNKNOWN" in r.stderr
-    assert f"killed the restored tree (pid {tree.root})" in r.stderr
+    killed = r.stderr.split("killed the restored tree (pids ", 1)[1].split(")", 1)[0]
+    assert sorted(int(p) for p in killed.split(", ")) == sorted(tree.pids), r.stderr
+    assert "the images are unchanged" in r.stderr
     assert "restored " not in r.stdout
     wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in tree.pids), timeout=15,
              what="the restored tree to be gone")

@@ -185,7 +185,7 @@ def start_checkpoint_paused_at_post_dump(cgroup, tree, tmp_path):
     marker = tmp_path / "post-dump-reached"
     wrapper = criu_wrapper(tmp_path, f"touch {marker}\nsleep 2")
     img = tmp_path / "img"
-    env = dict(os.environ, GPUCR_CRIU=str(wrapper))
+    env = dict(os.environ, GPUCR_CRIU=str(wrapper), GPUCR_RUN_DIR=str(tmp_path / "run"))
     p = subprocess.Popen([str(GPUCR), "checkpoint", "--pid", str(tree.pid), "--image-dir", str(img),
                           "--leave-running"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(marker.exists, 20, what="criu's post-dump action")
@@ -212,14 +212,13 @@ def test_sigterm_of_gpucr_mid_checkpoint_leaves_the_original_state(cgroup, tree,
 def test_sigkill_of_gpucr_mid_checkpoint_leaves_the_original_state(cgroup, tree, tmp_path):
     # A tree without GPU processes is never thawed by gpucr: criu (--freeze-cgroup) owns the
     # freezer during the dump and puts it back even when gpucr is gone.
-    # TODO(journal): a GPU tree thawed by gpucr and then SIGKILLed needs the crash journal to
-    # call freezer::restore_original_state(record); test_recovery_from_the_record_alone covers
-    # that call.
     cgroup.freeze()
     p, img = start_checkpoint_paused_at_post_dump(cgroup, tree, tmp_path)
     p.kill()
     p.communicate(timeout=30)
     wait_for(lambda: not criu_running_for(img), 30, what="the orphaned criu to finish")
+    # The guardian's recovery puts the cgroup back too: wait until it is done.
+    wait_for(lambda: not list((tmp_path / "run" / "ops").glob("*.json")), 30, what="the guardian to finish")
     assert cgroup.state_files() == cgroup.expected_files("FROZEN")
     cgroup.thaw()
     assert tree.runs()
@@ -241,11 +240,21 @@ def test_recovery_from_the_record_alone(cgroup, tree, tmp_path):
 
 def test_recovery_thaws_a_cgroup_that_was_thawed_at_the_start(cgroup, tree, tmp_path):
     record = tmp_path / "freezer-record"
-    tool("keeper-thaw", tree.pid, record)  # records THAWED, changes nothing
+    tool("keeper-thaw", tree.pid, record, "--criu-freezes")  # records THAWED, changes nothing
     cgroup.freeze()  # e.g. left frozen by a criu that was killed while it held the freezer
     tool("keeper-restore", record)
     assert cgroup.state_files() == cgroup.expected_files("THAWED")
     assert tree.runs()
+
+
+def test_recovery_leaves_a_freeze_that_neither_gpucr_nor_its_criu_made(cgroup, tree, tmp_path):
+    record = tmp_path / "freezer-record"
+    tool("keeper-thaw", tree.pid, record)  # records THAWED; criu is not to freeze it
+    cgroup.freeze()  # an engine paused the container meanwhile: not gpucr's to undo
+    r = tool("keeper-restore", record)
+    assert "someone else" in r.stderr, r.stderr
+    assert cgroup.state_files() == cgroup.expected_files("FROZEN")
+    assert not tree.runs()
 
 
 def checkpoint_frozen_tree_and_kill_it(gpucr, cgroup, tree, img):

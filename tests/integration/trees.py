@@ -18,8 +18,8 @@ TREE_WORKLOAD = WORKLOADS / "tree_workload"
 def proc_stat(pid):
     """(state, ppid, pgid, sid) of pid, or None when it is gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/stat", "rb") as f:  # binary: a name need not be UTF-8
+            fields = f.read().decode(errors="replace").rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return None
     return fields[0], int(fields[1]), int(fields[2]), int(fields[3])

@@ -3,9 +3,11 @@
 //   freezer-find PID                 JSON: the pid's freezer cgroup (CgroupFs) and its state
 //   freezer-state DIR                JSON: state of the cgroup at DIR
 //   freezer-freeze DIR | freezer-thaw DIR
-//   keeper-thaw PID RECORD           Keeper: capture PID's cgroup, write the record to RECORD
+//   keeper-thaw PID RECORD [--criu-freezes]
+//                                    Keeper: capture PID's cgroup, write the record to RECORD
 //                                    (through on_change, before the change), thaw for GPU work,
-//                                    then exit WITHOUT restoring: a gpucr killed after the thaw
+//                                    then exit WITHOUT restoring: a gpucr killed after the thaw.
+//                                    --criu-freezes: the record says criu would freeze it
 //   keeper-restore RECORD            restore_original_state(record): the crash-recovery path
 //   inventory-set DIR [NAME...]      rewrite DIR/inventory.img with the codec to list NAMEs
 //                                    (none: an empty field)
@@ -69,6 +71,7 @@ Status run(const std::vector<std::string>& a) {
     k.on_change([&](const pb::FreezerRecord& r) { return write_file_atomic(a[2], r.SerializeAsString()); });
     GPUCR_TRY(k.capture(pid));
     if (!k.has_cgroup()) return fail(Error(k.none_reason(), Exit::bad_input));
+    if (a.size() > 3 && a[3] == "--criu-freezes") GPUCR_TRY(k.note_criu_freezes());
     GPUCR_TRY(write_file_atomic(a[2], k.record().SerializeAsString()));
     GPUCR_TRY(k.thaw_for_gpu({pid}));
     std::cout << json{{"was_frozen", k.was_frozen()}, {"thawed_by_gpucr", k.thawed_by_gpucr()}}.dump() << "\n";

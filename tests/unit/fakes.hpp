@@ -272,11 +272,17 @@ class FakeTime : public TimeSource {
     now_ += d;
     slept += d;
   }
+  std::chrono::system_clock::time_point wall() const override {
+    std::lock_guard lock(mu_);
+    return wall0_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(now_ - start_);
+  }
   std::chrono::milliseconds slept{0};
 
  private:
   mutable std::mutex mu_;
-  Clock::time_point now_ = Clock::now();
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point now_ = start_;
+  std::chrono::system_clock::time_point wall0_ = std::chrono::system_clock::now();
 };
 
 class FakeControl : public proc::ProcessControl {
@@ -286,12 +292,17 @@ class FakeControl : public proc::ProcessControl {
     if (sig == SIGKILL && table && table->has(id.pid)) table->remove(id.pid);
     return {};
   }
+  Status kill_group(const proc::ProcessId& leader, int sig) override {
+    group_kills.emplace_back(leader.pid, sig);
+    return kill(leader, sig);
+  }
   std::optional<ExitStatus> reap(pid_t child, Clock::time_point) override {
     reaped.push_back(child);
     return ExitStatus{.code = 0, .signal = SIGKILL, .signaled = true};
   }
   FakeProcessTable* table = nullptr;
   std::vector<std::pair<pid_t, int>> kills;
+  std::vector<std::pair<pid_t, int>> group_kills;
   std::vector<pid_t> reaped;
 };
 

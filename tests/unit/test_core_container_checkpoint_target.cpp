@@ -83,12 +83,12 @@ TEST(ContainerCheckpoint, RuntimeFailureIsReportedWithItsExitStatusAndWritesNoMa
   EXPECT_NE(r.status.error().what.find("fakerunc checkpoint of container c1 failed (exit code 1)"), std::string::npos);
   EXPECT_FALSE(fs::exists(w.tmp / "img" / kManifestFile));
   // The lock is released (another operation can start at once).
-  EXPECT_TRUE(runtime::ContainerLock::acquire(w.run, "c1", "t", std::chrono::milliseconds(0)));
+  EXPECT_TRUE(runtime::lock_container(w.run, "c1", "t", std::chrono::milliseconds(0)));
 }
 
 TEST(ContainerCheckpoint, WaitsForTheContainersLockThenFailsWithoutRunningTheRuntime) {
   World w;
-  auto held = runtime::ContainerLock::acquire(w.run, "c1", "restore", std::chrono::milliseconds(0));
+  auto held = runtime::lock_container(w.run, "c1", "restore", std::chrono::milliseconds(0));
   ASSERT_TRUE(held);
   auto o = w.checkpoint_opts();
   o.lock_wait = std::chrono::milliseconds(200);

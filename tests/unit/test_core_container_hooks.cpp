@@ -32,8 +32,9 @@ struct HookWorld {
   gpucr::fakes::FakeFreezer freezer;
   gpucr::fakes::FakeRuntimeFactory runtimes;
   gpucr::fakes::FakeTime time;
+  gpucr::fakes::FakeControl control;
   HookContext ctx{.run = RunDir(tmp / "run", ::geteuid())};
-  Seams deps{procs, backends, freezer, runtimes, ctx.run, time, "/bin/true"};
+  Seams deps{procs, control, backends, freezer, runtimes, ctx.run, time, "/bin/true"};
 
   HookWorld() {
     fs::create_directories(tmp / "bundle");
@@ -184,7 +185,7 @@ TEST(HookPrestart, ARestoreGpucrOrchestratesIsLeftToGpucr) {
   HookWorld w;
   cuda_image(w);
   w.nvidia.list = {gpu_info(kNewGpu, "H100")};  // gpucr restores with its own --device-map
-  auto lock = runtime::ContainerLock::acquire(w.ctx.run, "c1", "restore", std::chrono::milliseconds(0));
+  auto lock = runtime::lock_container(w.ctx.run, "c1", "restore", std::chrono::milliseconds(0));
   ASSERT_TRUE(lock);
   auto r = hook_prestart(w.ctx, w.gpus, w.nvidia);
   ASSERT_TRUE(r) << r.error().what;
@@ -237,7 +238,7 @@ TEST(HookPoststop, RemovesTheRecordsAndTheFreeLockFile) {
   HookWorld w;
   w.config(R"({"linux":{"devices":[{"path":"/dev/nvidia0","type":"c","major":195,"minor":0}]}})");
   ASSERT_TRUE(hook_prestart(w.ctx, w.gpus, w.nvidia));
-  { auto l = runtime::ContainerLock::acquire(w.ctx.run, "c1", "t", std::chrono::milliseconds(0)); }
+  { auto l = runtime::lock_container(w.ctx.run, "c1", "t", std::chrono::milliseconds(0)); }
   ASSERT_TRUE(fs::exists(runtime::container_lock_file(w.ctx.run, "c1")));
   w.ctx.state.status = "stopped";
   auto r = hook_poststop(w.ctx, w.deps);
@@ -248,7 +249,7 @@ TEST(HookPoststop, RemovesTheRecordsAndTheFreeLockFile) {
 
 TEST(HookPoststop, LeavesTheLockOfARunningOperationAlone) {
   HookWorld w;
-  auto held = runtime::ContainerLock::acquire(w.ctx.run, "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto held = runtime::lock_container(w.ctx.run, "c1", "checkpoint", std::chrono::milliseconds(0));
   ASSERT_TRUE(held);
   auto r = hook_poststop(w.ctx, w.deps);
   ASSERT_TRUE(r);

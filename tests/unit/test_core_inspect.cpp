@@ -3,6 +3,7 @@
 #include "fake_handler_probe.hpp"
 
 #include "core/manifest.hpp"
+#include "criu/inventory.hpp"
 #include "support.hpp"
 
 #include <gmock/gmock.h>
@@ -46,6 +47,22 @@ TEST(CoreInspect, PlainCriuImageWithListedPlugins) {
   EXPECT_TRUE(j["manifest"].is_null());
   EXPECT_TRUE(j["restore_stats"].is_null());
   EXPECT_EQ(j["dump_stats"]["frozen_time"], 2500000);
+}
+
+// Found by fuzzing (docs/FUZZING.md): a plugin name that is not UTF-8 is shown as \xNN in text
+// and JSON; dump() used to throw (an internal error, exit 70).
+TEST(CoreInspect, PluginNamesThatAreNotUtf8AreShownEscaped) {
+  TempDir dir;
+  auto inv = criu::parse_inventory(inventory_cuda_plugin(), "inventory.img");
+  ASSERT_TRUE(inv);
+  inv->set_plugins({"cu\xff" "da\n"});
+  plain_image(dir, criu::serialize_inventory(*inv));
+  auto r = inspect(dir.path(), no_gpu_handlers, "/usr/lib/criu");
+  ASSERT_TRUE(r) << r.error().what;
+  EXPECT_THAT(to_text(*r), HasSubstr("plugins field    listed: cu\\xFFda\\x0A\n"));
+  auto j = to_json(*r);
+  EXPECT_EQ(j["inventory"]["plugins"]["names"][0], "cu\\xFFda\\x0A");
+  EXPECT_NO_THROW((void)j.dump());
 }
 
 TEST(CoreInspect, MissingPluginsFieldIsExplained) {

@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,9 +42,10 @@ class RestoreTest : public ::testing::Test {
     opts.pid_wait = 5s;
   }
 
-  // A criu restore that succeeds and writes the root's pid where --pidfile says.
-  static FakeCriuRunner::Script restore_writes_pidfile(const std::string& content = "4100") {
-    return FakeCriuRunner::succeed([content](const criu::Invocation& inv) {
+  // A criu restore that succeeds: the restored root exists and its pid is where --pidfile says.
+  FakeCriuRunner::Script restore_writes_pidfile(const std::string& content = "4100") {
+    return FakeCriuRunner::succeed([this, content](const criu::Invocation& inv) {
+      if (std::isdigit(static_cast<unsigned char>(content[0]))) procs.add(std::stoi(content), 1, "restored");
       put_file(*FakeCriuRunner::arg_after(inv, "--pidfile"), content);
     });
   }

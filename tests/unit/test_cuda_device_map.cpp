@@ -218,3 +218,15 @@ TEST(DeviceMap, AnExplicitMapOutranksTheAllocation) {
   in.user_map = "0=0";
   EXPECT_EQ(plan_device_map(in)->describe(), map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(1, 1)}}));
 }
+
+// Found by fuzz_cuda_plan_device_map (tests/fuzz/corpus/cuda_plan_device_map/crash-same-uuid):
+// completion keeps a GPU that is still here by UUID whatever its name (a newer driver may name
+// the same GPU differently), so the map it then prints must be accepted when given back.
+TEST(DeviceMap, TheSameGpuUnderAnotherNameKeepsItsPlaceAndItsMapIsAccepted) {
+  GpuInfo renamed = gpu(0, 1, "NVIDIA H100 80GB HBM3 (new driver)");
+  std::vector<GpuInfo> old = {gpu(0, 0), gpu(0, 1)}, here = {gpu(1, 0), renamed};
+  auto plan = plan_device_map(old, {uuid(0, 0)}, here, "0=0");
+  ASSERT_TRUE(plan) << plan.error().what;
+  EXPECT_EQ(pairs(plan), map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(0, 1)}}));
+  EXPECT_EQ(pairs(plan_device_map(old, {uuid(0, 0)}, here, plan->describe())), plan->describe());
+}

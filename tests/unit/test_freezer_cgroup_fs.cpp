@@ -130,6 +130,22 @@ TEST(CgroupFs, AtTakesV1OrV2DirectoriesAndRejectsOthers) {
   EXPECT_NE(bad.error().what.find("neither freezer.state"), std::string::npos);
 }
 
+// Found with fuzz_freezer_cgroup_fs (tests/fuzz/corpus/freezer_cgroup_fs/crash-name-too-long): a
+// path the kernel refuses (ENAMETOOLONG here) made fs::exists throw, and gpucr exit 70.
+TEST(CgroupFs, PathsTheKernelRefusesAreNoCgroupNotAnException) {
+  Fixture f("30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+  const std::string too_long = "/" + std::string(300, 'a');
+  f.pid(42, "0::" + too_long + "\n");
+  auto l = f.fz.find(42);
+  ASSERT_TRUE(l.ok()) << l.error().what;
+  EXPECT_FALSE(l->cgroup);
+  EXPECT_NE(l->none_reason.find("has no cgroup.freeze"), std::string::npos) << l->none_reason;
+  auto at = f.fz.at(f.root.path() / too_long.substr(1));  // --freeze-cgroup with such a path
+  ASSERT_FALSE(at);
+  EXPECT_EQ(at.error().exit, Exit::usage);
+  EXPECT_FALSE(f.fz.exists(Cgroup{Version::v2, too_long, f.root.path() / too_long.substr(1)}));
+}
+
 TEST(CgroupFs, FreezeWritesTheControlFileAndWaitsForTheState) {
   Fixture f;
   Cgroup v1{Version::v1, "/a", f.v1("/a", "THAWED")};

@@ -156,9 +156,20 @@ TEST(RestoreOriginalState, ThawsACgroupLeftFrozenWhenItWasThawed) {
   FakeFreezer fz;
   Cgroup cg = fz.place(10, "/cg/ctr", State::thawed);
   auto rec = to_record(cg, State::thawed, 10);
+  rec.set_criu_freezes(true);
   fz.states["/cg/ctr"] = State::frozen;  // e.g. a criu killed while it held the cgroup frozen
   ASSERT_TRUE(restore_original_state(fz, rec, kT).ok());
   EXPECT_EQ(fz.states["/cg/ctr"], State::thawed);
+}
+
+TEST(RestoreOriginalState, AFreezeNeitherGpucrNorItsCriuMadeIsLeftAlone) {
+  FakeFreezer fz;
+  Cgroup cg = fz.place(10, "/cg/ctr", State::thawed);
+  auto rec = to_record(cg, State::thawed, 10);
+  fz.states["/cg/ctr"] = State::frozen;  // an engine paused the container meanwhile
+  ASSERT_TRUE(restore_original_state(fz, rec, kT).ok());
+  EXPECT_EQ(fz.states["/cg/ctr"], State::frozen);
+  EXPECT_TRUE(fz.calls.empty());
 }
 
 TEST(RestoreOriginalState, WorksFromASerializedRecordAlone) {
@@ -184,7 +195,9 @@ TEST(RestoreOriginalState, FailureIsRollbackIncompleteAndSaysHowToFinish) {
   FakeFreezer fz;
   Cgroup cg = fz.place(10, "/cg/ctr", State::frozen, Version::v1);
   fz.fail_thaw = true;
-  auto st = restore_original_state(fz, to_record(cg, State::thawed, 10), kT);
+  auto rec = to_record(cg, State::thawed, 10);
+  rec.set_thawed_by_gpucr(true);
+  auto st = restore_original_state(fz, rec, kT);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().exit, Exit::rollback_incomplete);
   EXPECT_NE(st.error().what.find("original state THAWED"), std::string::npos) << st.error().what;

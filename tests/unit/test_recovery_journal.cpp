@@ -115,6 +115,34 @@ TEST(Journal, NewerVersionsAndBrokenDocumentsAreRefusedWithTheirName) {
   EXPECT_FALSE(journal_from_json(nlohmann::json::array(), "x"));
 }
 
+// Found by fuzzing (docs/FUZZING.md): numbers are read exactly, never cast; a version that is not
+// the number 1 is refused like any other, never an internal error.
+TEST(Journal, FloatsStringsAndOutOfRangeNumbersAreRefusedNotCast) {
+  auto refused = [](nlohmann::json j, const std::string& why) {
+    auto r = journal_from_json(j, "x");
+    ASSERT_FALSE(r) << j.dump();
+    EXPECT_EQ(r.error().exit, Exit::bad_input);
+    EXPECT_NE(r.error().what.find(why), std::string::npos) << r.error().what;
+  };
+  auto j = to_json(sample());
+  j["processes"][0]["pid"] = 4.2e63;
+  refused(j, "\"pid\" is not an integer");
+  j = to_json(sample());
+  j["owner"]["pid"] = std::int64_t{1} << 40;
+  refused(j, "\"pid\" is out of range");
+  j = to_json(sample());
+  j["processes"][0]["device_bytes"] = -1;
+  refused(j, "\"device_bytes\" is out of range");
+  j = to_json(sample());
+  j["restore_pids"] = {1, 2.5};
+  refused(j, "an entry of \"restore_pids\" is not an integer");
+  for (nlohmann::json v : {nlohmann::json("1"), nlohmann::json(nullptr), nlohmann::json(1.0)}) {
+    j = to_json(sample());
+    j["version"] = v;
+    refused(j, "unsupported version");
+  }
+}
+
 TEST_F(JournalFiles, CreateSaveLoadListFinish) {
   proc::ProcFs procs;
   auto j = Journal::create(run, "restore");

@@ -236,7 +236,9 @@ class Recover : public ::testing::Test {
       };
       return std::unique_ptr<cuda::Checkpointer>(new Fwd(b));
     };
-    return Seams{table ? *table : table_, backends_, freezer_, runtimes_, run_, time_, "/bin/true"};
+    Seams s{table ? *table : table_, control_, backends_, freezer_, runtimes_, run_, time_, "/bin/true"};
+    s.runtime = "/fake/runc";  // gpucr's configuration: recovery never runs a journal's path
+    return s;
   }
   fs::path dir_ = make_tmp();
   gpucr::RunDir run_{dir_, ::geteuid()};
@@ -246,6 +248,7 @@ class Recover : public ::testing::Test {
   ScriptedRuntime rt_;
   ScriptedRuntimes runtimes_{rt_};
   fakes::FakeTime time_;
+  fakes::FakeControl control_;
 };
 
 }  // namespace

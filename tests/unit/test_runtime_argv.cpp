@@ -151,7 +151,33 @@ TEST(RuntimeArgv, WithImagePathReplacesEveryImagePathAndKeepsEverythingElse) {
   // the work path that keeps the logs out of the view.
   EXPECT_EQ(runtime::with_image_path({"restore", "--detach", "c1"}, "/c/v", fs::path("/c")),
             (V{"restore", "--image-path", "/c/v", "--work-path", "/c", "--detach", "c1"}));
-  // A value that looks like an option stays a value; nothing after the id is touched.
+  // A value that looks like an option stays a value; an option lacking its value is left as is.
   EXPECT_EQ(runtime::with_image_path({"restore", "--pid-file", "--image-path", "c1", "--image-path"}, "/v", std::nullopt),
             (V{"restore", "--image-path", "/v", "--pid-file", "--image-path", "c1", "--image-path"}));
+}
+
+// Found by fuzz_runtime_argv (tests/fuzz/corpus/runtime_argv/crash-after-id): parse_restore reads
+// options after the id (crun accepts them there), so an --image-path there must be replaced too,
+// or the runtime restores from the engine's directory instead of gpucr's view.
+TEST(RuntimeArgv, WithImagePathReplacesAnImagePathAfterTheId) {
+  V out = runtime::with_image_path({"restore", "c1", "-image-path=/i", "--detach"}, "/i/v", std::nullopt);
+  EXPECT_EQ(out, (V{"restore", "c1", "--image-path=/i/v", "--detach"}));
+  auto parsed = parse_restore({out.begin() + 1, out.end()});
+  ASSERT_TRUE(std::holds_alternative<RestoreArgs>(parsed));
+  EXPECT_EQ(std::get<RestoreArgs>(parsed).image_path, fs::path("/i/v"));
+  // "--" still ends the options: what follows is not an option.
+  EXPECT_EQ(runtime::with_image_path({"restore", "--", "c1", "--image-path", "/x"}, "/v", std::nullopt),
+            (V{"restore", "--image-path", "/v", "--", "c1", "--image-path", "/x"}));
+}
+
+// fuzz_runtime_argv's same property: an empty --work-path is the runtime's default (the image path, which
+// is gpucr's view, removed after the restore); the work path gpucr gives must replace it.
+TEST(RuntimeArgv, WithImagePathFillsAnEmptyWorkPath) {
+  EXPECT_EQ(runtime::with_image_path({"restore", "--work-path=", "c1"}, "/i/v", fs::path("/i")),
+            (V{"restore", "--image-path", "/i/v", "--work-path=/i", "c1"}));
+  EXPECT_EQ(runtime::with_image_path({"restore", "--work-path", "", "c1"}, "/i/v", fs::path("/i")),
+            (V{"restore", "--image-path", "/i/v", "--work-path", "/i", "c1"}));
+  // Without a work path to give (the engine gave one), an empty one stays.
+  EXPECT_EQ(runtime::with_image_path({"restore", "--work-path=", "c1"}, "/i/v", std::nullopt),
+            (V{"restore", "--image-path", "/i/v", "--work-path=", "c1"}));
 }

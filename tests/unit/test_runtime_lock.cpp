@@ -22,7 +22,7 @@ static mode_t mode_of(const fs::path& p) {
 TEST(ContainerLock, AcquireCreatesPrivateDirectoriesAndNamesTheHolderInTheFile) {
   TempDir t;
   RunDir run = run_in(t / "run");
-  auto lock = ContainerLock::acquire(run, "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto lock = lock_container(run, "c1", "checkpoint", std::chrono::milliseconds(0));
   ASSERT_TRUE(lock) << lock.error().what;
   EXPECT_EQ(mode_of(run.root()), 0700u);
   EXPECT_EQ(mode_of(run.containers()), 0700u);
@@ -34,10 +34,10 @@ TEST(ContainerLock, AcquireCreatesPrivateDirectoriesAndNamesTheHolderInTheFile) 
 
 TEST(ContainerLock, SecondAcquireWaitsThenFailsNamingTheHolder) {
   TempDir t;
-  auto first = ContainerLock::acquire(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto first = lock_container(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
   ASSERT_TRUE(first);
   auto t0 = std::chrono::steady_clock::now();
-  auto second = ContainerLock::acquire(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(300));
+  auto second = lock_container(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(300));
   auto waited = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(second);
   EXPECT_GE(waited, std::chrono::milliseconds(300));
@@ -48,8 +48,8 @@ TEST(ContainerLock, SecondAcquireWaitsThenFailsNamingTheHolder) {
 
 TEST(ContainerLock, OtherContainersAreNotBlocked) {
   TempDir t;
-  auto a = ContainerLock::acquire(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
-  auto b = ContainerLock::acquire(run_in(t.path()), "c2", "checkpoint", std::chrono::milliseconds(0));
+  auto a = lock_container(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto b = lock_container(run_in(t.path()), "c2", "checkpoint", std::chrono::milliseconds(0));
   EXPECT_TRUE(a);
   EXPECT_TRUE(b);
 }
@@ -57,29 +57,29 @@ TEST(ContainerLock, OtherContainersAreNotBlocked) {
 TEST(ContainerLock, ReleasedLockCanBeTakenAgain) {
   TempDir t;
   {
-    auto a = ContainerLock::acquire(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
+    auto a = lock_container(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
     ASSERT_TRUE(a);
   }
-  EXPECT_TRUE(ContainerLock::acquire(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(0)));
+  EXPECT_TRUE(lock_container(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(0)));
 }
 
 TEST(ContainerLock, TryAcquireSaysBusyWithoutWaiting) {
   TempDir t;
-  auto a = ContainerLock::acquire(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto a = lock_container(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
   ASSERT_TRUE(a);
-  auto b = ContainerLock::try_acquire(run_in(t.path()), "c1", "poststop");
+  auto b = try_lock_container(run_in(t.path()), "c1", "poststop");
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->has_value());
 }
 
 TEST(ContainerLock, RemoveFileDeletesItAndANewAcquireMakesAFreshOne) {
   TempDir t;
-  auto a = ContainerLock::acquire(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
+  auto a = lock_container(run_in(t.path()), "c1", "checkpoint", std::chrono::milliseconds(0));
   ASSERT_TRUE(a);
   a->remove_file();
   EXPECT_FALSE(fs::exists(container_lock_file(run_in(t.path()), "c1")));
   EXPECT_FALSE(a->held());
-  EXPECT_TRUE(ContainerLock::acquire(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(0)));
+  EXPECT_TRUE(lock_container(run_in(t.path()), "c1", "restore", std::chrono::milliseconds(0)));
 }
 
 TEST(ContainerRunDir, LockFilesAndRecordsLiveUnderContainers) {

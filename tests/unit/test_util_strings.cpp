@@ -78,3 +78,14 @@ TEST(UtilStrings, FormatBytes) {
   EXPECT_EQ(format_bytes(3ull << 29), "1.5 GiB");
   EXPECT_EQ(format_bytes(5ull << 40), "5.0 TiB");
 }
+
+TEST(Strings, PrintableUtf8KeepsTextAndEscapesBrokenBytesAndControls) {
+  EXPECT_TRUE(is_utf8("gpu-überwacher ✓"));
+  EXPECT_FALSE(is_utf8("a\xff"));
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));  // overlong '/'
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));  // a surrogate
+  EXPECT_EQ(printable_utf8("gpu-überwacher ✓"), "gpu-überwacher ✓");
+  EXPECT_EQ(printable_utf8("a\xff" "b"), "a\\xFFb");
+  EXPECT_EQ(printable_utf8("\xe2\x9c"), "\\xE2\\x9C");  // a character cut short (comm at 15 bytes)
+  EXPECT_EQ(printable_utf8("x\n\x1b[2Jy\x7f"), "x\\x0A\\x1B[2Jy\\x7F");
+}

@@ -43,7 +43,7 @@ Result<std::vector<KfdImage>> read_kfd_images(const fs::path& image_dir) {
     if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
     KfdImage img;
     img.id = static_cast<std::uint32_t>(std::strtoul(digits.c_str(), nullptr, 10));
-    auto bytes = read_file(image_dir / name);
+    auto bytes = read_untrusted(image_dir / name);
     if (!bytes) return fail(std::move(bytes).error().with_exit(Exit::bad_input));
     img.kfd = GPUCR_TRY(parse_kfd_image(*bytes, (image_dir / name).string()));
     found[img.id] = std::move(img);

@@ -13,6 +13,9 @@ Props parse_props(std::string_view text) {
   for (const auto& line : split(text, '\n')) {
     auto f = split_ws(line);
     if (f.size() != 2 || f[1].empty() || f[1].find_first_not_of("0123456789") != std::string::npos) continue;
+    // KFD names its properties in [a-z0-9_]; anything else is not one (and could not be a key
+    // of the manifest's string-keyed maps, which must be UTF-8).
+    if (f[0].find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) continue;
     errno = 0;
     std::uint64_t v = std::strtoull(f[1].c_str(), nullptr, 10);
     if (errno == 0) p[f[0]] = v;

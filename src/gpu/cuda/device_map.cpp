@@ -49,12 +49,13 @@ class Planner {
  public:
   explicit Planner(const MapInput& in) : in_(in) {}
 
-  // `n` can take the place of `o`: the same chip, and room for what the processes had on `o`
-  // (a GPU whose memory is unknown, 0, is given the benefit of the doubt).
+  // `n` can take the place of `o`: the same chip (or the very GPU, which another driver may name
+  // anew), and room for what the processes had on `o` (a GPU whose memory is unknown, 0, is given
+  // the benefit of the doubt).
   bool fits(const GpuInfo& o, const GpuInfo& n) const {
     auto used = in_.used_bytes.find(o.uuid);
     std::uint64_t need = used == in_.used_bytes.end() ? 0 : used->second;
-    return n.name == o.name && (n.memory_bytes == 0 || n.memory_bytes >= need);
+    return (n.name == o.name || n.uuid == o.uuid) && (n.memory_bytes == 0 || n.memory_bytes >= need);
   }
 
   const GpuInfo* old_gpu(const Uuid& u) const { return find(in_.old_gpus, u); }
@@ -116,7 +117,7 @@ class Planner {
                               "; the driver needs a one-to-one map",
                           Exit::usage));
       }
-      if (o->name != n->name) {
+      if (o->name != n->name && o->uuid != n->uuid) {  // the same GPU may be named anew by another driver
         return fail(Error("--device-map: " + o->uuid.str() + " (" + o->name + ") can't move to " + n->uuid.str() +
                               " (" + n->name + "): restore needs a GPU of the same chip",
                           Exit::usage));

@@ -3,6 +3,7 @@
 #include "gpu/cuda/checkpointer.hpp"
 #include "gpu/cuda/gpu_info.hpp"
 #include "util/strings.hpp"
+#include "util/json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@ namespace gpucr::cuda {
 namespace {
 
 int print(const nlohmann::json& j) {
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", json_text(j).c_str());
   std::fflush(stdout);
   return 0;
 }

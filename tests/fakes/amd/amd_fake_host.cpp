@@ -75,7 +75,9 @@ int report(const Status& st) {
 
 int main(int argc, char** argv) {
   Args a = parse(argc, argv);
-  auto bin = criu::locate(fs::path(a.opt["--criu"]));
+  std::optional<fs::path> criu_flag;
+  if (!a.opt["--criu"].empty()) criu_flag = a.opt["--criu"];
+  auto bin = criu::locate(criu_flag);
   if (!bin) return report(fail(bin.error()));
   criu::ExecRunner runner(*bin);
   AliasingProcs procs;

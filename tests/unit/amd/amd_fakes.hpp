@@ -126,6 +126,7 @@ class RecordingRunner : public criu::Runner {
   };
   std::vector<Run> runs;
   int exit_code = 0;
+  std::function<void()> on_restore;  // e.g. makes the restored root exist in a fake process table
 
   const criu::Binary& binary() const override { return bin_; }
   Result<criu::Outcome> run(const criu::Invocation& inv, const std::function<void(pid_t)>&) override {
@@ -139,7 +140,10 @@ class RecordingRunner : public criu::Runner {
         inventory.set_plugins({});
         (void)criu::write_inventory(inv.args[i + 1], inventory);
       }
-      if (inv.args[i] == "--pidfile") (void)write_file_atomic(inv.args[i + 1], "4242\n", 0644);
+      if (inv.args[i] == "--pidfile") {
+        (void)write_file_atomic(inv.args[i + 1], "4242\n", 0644);
+        if (on_restore && exit_code == 0) on_restore();
+      }
     }
     if (r.libdir) {
       for (const auto& e : fs::directory_iterator(*r.libdir)) {

@@ -58,6 +58,7 @@ class AmdPhases : public testing::Test {
     procs.add(100, 1, {{0, "/dev/null"}});
     freezer.lookups[100] = freezer::Lookup{std::nullopt, "in the root cgroup"};
     handlers.handlers["amdgpu_plugin"] = {true, "stand-in", ""};
+    criu.on_restore = [this] { procs.add(4242, 1); };
   }
   void TearDown() override { fs::remove_all(tmp); }
 
