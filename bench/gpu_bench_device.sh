@@ -13,6 +13,9 @@ FOLLOW_S=${FOLLOW_S:-540}
 # The run uses its own copy of the bundle: the device tool refreshes the working tree at each
 # call, and a gpucr whose binary is replaced under it can't hand criu its post-dump hook.
 export PATH="$RUN/bundle/bin:$PATH"
+if [ -d "$RUN/bundle/lib" ] && ! ldconfig -p 2>/dev/null | grep -q 'libarchive\.so\.13 '; then
+  export LD_LIBRARY_PATH="$RUN/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # scripts/bundle.sh
+fi
 mkdir -p "$OUT" "$RUN"
 if [ "$1" = start ]; then
   rm -rf "$RUN"/*; cp -a bundle "$RUN/bundle"

@@ -2,10 +2,15 @@
 # Builds the bundle the GPU machine needs (it has no network and no package installs):
 #   bundle/bin/gpucr           stripped gpucr (its libraries, protobuf 3.21's libprotobuf.so.32
 #                              and zlib, are on Ubuntu 24.04 already)
+#   bundle/lib/libarchive.so.13  Debian 12's libarchive, for a machine without one: bundle/env.sh
+#                              puts bundle/lib on LD_LIBRARY_PATH only when `ldconfig -p` lists no
+#                              libarchive.so.13 (its own dependencies, zstd, xml2, nettle, acl,
+#                              lzma, lz4, bz2 and zlib, are on Ubuntu 24.04)
 #   bundle/bin/criu            wrapper that runs bundle/criu (Debian 13's criu prefix from
 #                              scripts/install-criu.sh) through its own dynamic loader
 #   bundle/bin/runc            Debian 12's runc, for the container test on the device
-# Carry it with the device tool (carry: ["bundle"]) and put bundle/bin first in PATH there.
+# Carry it with the device tool (carry: ["bundle"]) and `. bundle/env.sh` there (PATH, and
+# LD_LIBRARY_PATH when needed).
 # tests/gpu/ is built on the device itself (nvcc is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +19,17 @@ prefix=${GPUCR_CRIU_PREFIX:-/opt/gpucr/criu}
 scripts/build.sh >/dev/null
 
 rm -rf bundle
-mkdir -p bundle/bin bundle/criu
+mkdir -p bundle/bin bundle/criu bundle/lib
 strip -o bundle/bin/gpucr build/src/cli/gpucr
+cp -L "$(ldd build/src/cli/gpucr | awk '$1 == "libarchive.so.13" { print $3 }')" bundle/lib/libarchive.so.13
+cat >bundle/env.sh <<'ENV'
+# Source from the directory above bundle/: gpucr and criu first in PATH; Debian 12's libarchive
+# only where the machine has none.
+export PATH="$PWD/bundle/bin:$PATH"
+if ! ldconfig -p 2>/dev/null | grep -q 'libarchive\.so\.13 '; then
+  export LD_LIBRARY_PATH="$PWD/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+ENV
 tar -C "$prefix" --exclude=./usr/share -cf - . | tar -C bundle/criu -xf -
 cat >bundle/bin/criu <<'WRAP'
 #!/bin/sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything gpucr needs to build and test on Debian 12/13 or Ubuntu 22.04+.
 # Idempotent: a second run installs nothing and takes about a second.
-#   - build: compiler, cmake, ninja, CLI11, nlohmann-json, protobuf, libdrm, GoogleTest/gmock
-#   - tests: runc, podman, containerd, iptables, busybox-static (container tests), python3
+#   - build: compiler, cmake, ninja, CLI11, nlohmann-json, protobuf, libdrm, libarchive, GoogleTest/gmock
+#   - tests: runc, podman, containerd, iptables, busybox-static (container tests), python3, zstd
+#     (the archive tests read zstd archives with it)
 #   - fuzzing (scripts/fuzz.sh, docs/FUZZING.md): clang 14 with its libFuzzer and sanitizer runtimes
 #   - criu >= 4.0 that passes `criu check` (scripts/install-criu.sh)
 set -euo pipefail
@@ -11,9 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages=(
   g++ cmake ninja-build pkg-config ccache
   libcli11-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler
-  libdrm-dev libgtest-dev libgmock-dev
+  libdrm-dev libarchive-dev libgtest-dev libgmock-dev
   runc podman containerd iptables busybox-static uidmap
-  python3 python3-pytest procps psmisc file
+  python3 python3-pytest procps psmisc file zstd
   clang-14 libclang-rt-14-dev
 )
 

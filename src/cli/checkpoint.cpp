@@ -1,6 +1,7 @@
 // `gpucr checkpoint --pid PID | CONTAINER`: fills a CheckpointRequest and runs the checkpoint
 // driver (core/checkpoint.hpp).
 #include "cli/amd_options.hpp"
+#include "cli/archive_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/compose.hpp"
 #include "cli/output.hpp"
@@ -13,7 +14,16 @@ namespace gpucr::cli {
 static int run_checkpoint(CheckpointCommand& cmd) {
   auto& req = cmd.core;
   if (auto st = apply_cuda_flags(cmd.cuda, req.cuda); !st) return print_error(st.error());
-  if (auto st = absolute_paths(req.image_dir, req.work_dir); !st) return print_error(st.error());
+  if (!cmd.export_file.empty()) {  // first: with "-", everything printed from here on goes to stderr
+    auto a = archive_out(cmd.export_file, cmd.compress);
+    if (!a) return print_error(a.error());
+    req.archive = *a;
+  }
+  if (auto st = req.archive && req.image_dir.empty() ? absolute_path(req.work_dir, "--work-dir")
+                                                     : absolute_paths(req.image_dir, req.work_dir);
+      !st) {
+    return print_error(st.error());
+  }
   if (!cmd.container.container.empty()) {
     auto ref = container_ref(cmd.container);
     if (!ref) return print_error(ref.error());
@@ -22,7 +32,9 @@ static int run_checkpoint(CheckpointCommand& cmd) {
   req.lock_wait = seconds(cmd.container.lock_wait_s);
   auto rh = RealHost::create({.criu = cmd.criu});
   if (!rh) return print_error(rh.error());
-  return print_checkpoint_report(req, checkpoint(req, (*rh)->host()), cmd.json);
+  if (!req.archive) return print_checkpoint_report(req, checkpoint(req, (*rh)->host()), cmd.json);
+  auto r = export_checkpoint(req, (*rh)->host());
+  return print_checkpoint_report(req, r.checkpoint, cmd.json, r.archive ? &*r.archive : nullptr);
 }
 
 void add_criu_common_options(CLI::App& sub, CriuOptions& criu) {
@@ -42,8 +54,13 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   auto& o = cmd->core;
   sub->add_option("--pid,-t,--tree", o.pid, "Root of the process tree to checkpoint");
   sub->add_option("--image-dir,--image-path,-D", o.image_dir,
-                  "Directory for the images: created with mode 0700, must be empty")
-      ->required();
+                  "Directory for the images: created with mode 0700, must be empty (optional with --export)");
+  sub->add_option("--export", cmd->export_file,
+                  "Also write the checkpoint as one archive FILE (\"-\": stdout), with the images as checkpoint/ and, "
+                  "for a container, its config.json as spec.dump. Without --image-dir the images go to a private "
+                  "directory in $TMPDIR (default /var/tmp), removed once the archive is complete");
+  sub->add_option("--compress", cmd->compress, "Compression of the --export archive: zstd (default), gzip or none")
+      ->check(CLI::IsMember({"zstd", "gzip", "none"}));
   sub->add_option("--work-dir,--work-path,-W", o.work_dir, "Directory for criu's log and stats (default: image dir)");
   sub->add_flag("--leave-running,-R", o.leave_running, "Keep the tree running after the checkpoint");
   sub->add_flag("--tcp-established", o.criu.tcp_established, "Checkpoint established TCP connections");
@@ -65,6 +82,9 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
   sub->callback([cmd, &action] {
     if (cmd->container.container.empty() == (cmd->core.pid == 0)) {
       throw CLI::ValidationError("checkpoint", "give exactly one of --pid PID or CONTAINER");
+    }
+    if (cmd->core.image_dir.empty() && cmd->export_file.empty()) {
+      throw CLI::ValidationError("checkpoint", "give --image-dir DIR, --export FILE, or both");
     }
     action = [cmd] { return run_checkpoint(*cmd); };
   });

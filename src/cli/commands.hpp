@@ -5,6 +5,7 @@
 
 #include "cli/cuda_flags.hpp"
 #include "core/checkpoint.hpp"
+#include "core/portable.hpp"
 #include "core/restore.hpp"
 
 #include <CLI/CLI.hpp>
@@ -33,6 +34,8 @@ struct CheckpointCommand {
   ContainerCli container;
   std::optional<fs::path> criu;
   bool json = false;
+  std::string export_file;         // --export FILE|-
+  std::string compress = "zstd";   // --compress
 };
 
 struct RestoreCommand {
@@ -42,10 +45,11 @@ struct RestoreCommand {
   std::optional<fs::path> criu;
   double pid_wait_s = 10;
   bool json = false;
+  std::string import_file;         // --import FILE|-
 };
 
 struct InspectCommand {
-  fs::path dir;
+  fs::path dir;    // an image directory, or an archive file ("-": stdin)
   AmdOptions amd;  // --amd-skip-check, for the mapping shown
   bool json = false;
 };
@@ -95,11 +99,15 @@ void add_container_options(CLI::App* sub, ContainerCli& c, bool restore);
 void add_deadline_option(CLI::App* sub, std::optional<std::chrono::seconds>& deadline);
 Result<ContainerRef> container_ref(const ContainerCli& c);
 
-// Prints a finished checkpoint's report (text or --json) and returns the exit code.
-int print_checkpoint_report(const CheckpointRequest& req, const CheckpointReport& r, bool json);
+// Prints a finished checkpoint's report (text or --json) and returns the exit code. `archive`:
+// the archive an export wrote.
+int print_checkpoint_report(const CheckpointRequest& req, const CheckpointReport& r, bool json,
+                            const ArchiveSummary* archive = nullptr);
 // Prints a restore's report; returns an exit code on failure, nothing on success (the caller
-// then waits for the restored tree or container in the foreground).
-std::optional<int> print_restore_report(const RestoreRequest& req, const RestoreReport& r, bool json);
+// then waits for the restored tree or container in the foreground). `archive`: the archive an
+// import read.
+std::optional<int> print_restore_report(const RestoreRequest& req, const RestoreReport& r, bool json,
+                                        const ArchiveSummary* archive = nullptr);
 
 // The OCI runtime wrapper (cli/wrapper.cpp). gpucr invoked as gpucr-NAME (a symlink) is the
 // wrapper of runtime NAME; `gpucr runtime --runtime PATH -- ARGS...` is the same by hand.

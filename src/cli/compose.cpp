@@ -18,6 +18,8 @@ std::optional<fs::path> env_path(const char* name) {
 
 }  // namespace
 
+fs::path scratch_parent() { return env_path("TMPDIR").value_or("/var/tmp"); }
+
 Result<RunDir> real_run_dir() {
   auto path = GPUCR_TRY(RunDir::path_from(std::getenv("GPUCR_RUN_DIR")));
   return RunDir(path, ::geteuid());

@@ -1,7 +1,8 @@
 // The composition root: the real implementation of every seam (core/host.hpp), built in one
 // place for each way gpucr runs (ARCHITECTURE.md, "Process model"): the command line, the OCI
 // runtime wrapper, the OCI hooks, `gpucr recover` and the helpers gpucr starts itself. This is
-// where the environment is read ($GPUCR_RUN_DIR, $CRIU_LIBS_DIR, $CRIU_CONFIG_FILE, $GPUCR_CRIU).
+// where the environment is read ($GPUCR_RUN_DIR, $CRIU_LIBS_DIR, $CRIU_CONFIG_FILE, $GPUCR_CRIU,
+// $TMPDIR).
 #pragma once
 
 #include "cli/amd_host.hpp"
@@ -49,5 +50,9 @@ class RealHost {
 
 // gpucr's real run directory (common/run_dir.hpp) for this user.
 Result<RunDir> real_run_dir();
+
+// Where private image directories go (`checkpoint --export` and `restore --import` without
+// --image-dir, `inspect FILE`): $TMPDIR when set, else /var/tmp (on disk: images can be large).
+fs::path scratch_parent();
 
 }  // namespace gpucr::cli

@@ -19,6 +19,7 @@
 #include "cli/compose.hpp"
 #include "runtime/argv.hpp"
 #include "core/container_gpus.hpp"
+#include "core/gpu_allocation.hpp"
 #include "criu/runner.hpp"
 #include "runtime/cli_runtime.hpp"
 #include "runtime/container_id.hpp"
@@ -129,6 +130,12 @@ int wrap_restore(const fs::path& real, const runtime::Invocation& inv, const run
   req.pid_file = args.pid_file;
   engine_criu_options(args, req.criu);
   if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) req.device_map = map;
+  // The GPUs the engine (or Kubernetes' device plugin) gave the new container: its CUDA
+  // processes go there, with no flag (core/gpu_allocation.hpp). runc's bundle defaults to its cwd.
+  fs::path bundle = args.bundle ? fs::absolute(*args.bundle) : fs::current_path();
+  auto alloc = read_allocation(bundle);
+  if (!alloc) return finish(fail(alloc.error()), std::nullopt);
+  req.cuda.allocation = *alloc;
   auto rh = RealHost::create({.criu = inv.criu, .quiet = true});
   if (!rh) return finish(fail(rh.error()), std::nullopt);
   auto r = restore(req, (*rh)->host());

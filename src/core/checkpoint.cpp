@@ -4,6 +4,7 @@
 #include "core/criu_deadline.hpp"
 #include "core/gpu_checkpoint.hpp"
 #include "core/manifest.hpp"
+#include "core/requirements.hpp"
 #include "core/target.hpp"
 #include "core/tree.hpp"
 #include "criu/inventory.hpp"
@@ -285,6 +286,7 @@ class CheckpointRun {
     flags->set_ext_unix_sk(req_.criu.ext_unix_sk);
     flags->set_file_locks(req_.criu.file_locks);
     gpu_.record(manifest_);  // CUDA records and the freezer record
+    record_requirements(manifest_, req_.image_dir);  // what a destination needs (core/requirements.hpp)
     // Timings of every phase so far; "write manifest" itself is not in the file.
     auto timings = phases_.timings();
     if (dump_so_far) timings.push_back({target_->dump_phase(), *dump_so_far, true});

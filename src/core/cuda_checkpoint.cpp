@@ -180,6 +180,7 @@ Status CudaCheckpoint::rollback() {
 
 void CudaCheckpoint::record(pb::Manifest& m) const {
   m.set_cuda_backend(backend_ ? backend_->kind() : "");
+  if (!gpus_.empty()) m.set_nvidia_driver_version(gpus_.front().driver_version);
   for (const auto& g : gpus_) {
     auto* rec = m.add_host_gpus();
     rec->set_uuid(g.uuid.str());

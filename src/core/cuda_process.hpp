@@ -1,6 +1,7 @@
 // A CUDA process of an operation, and running one checkpoint-API step on many at once.
 #pragma once
 
+#include "core/gpu_allocation.hpp"
 #include "core/phases.hpp"
 #include "gpu/cuda/checkpointer.hpp"
 #include "gpu/cuda/select.hpp"
@@ -20,6 +21,9 @@ struct CudaOptions {
   std::chrono::milliseconds lock_timeout{10000};     // --gpu-lock-timeout
   int lock_attempts = 3;                             // a process still initializing CUDA refuses a lock
   bool force = false;                                // --force: skip the refusable preflight checks
+  // Restore: the GPUs the destination allocated to the restored container (its new config.json,
+  // core/gpu_allocation.hpp); its CUDA processes move onto them. Unset: any GPU of this host.
+  std::optional<GpuAllocation> allocation;
 };
 
 struct CudaProcess {

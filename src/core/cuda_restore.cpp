@@ -1,5 +1,6 @@
 #include "core/cuda_restore.hpp"
 
+#include "core/gpu_allocation.hpp"
 #include "gpu/cuda/detect.hpp"
 #include "util/log.hpp"
 #include "util/strings.hpp"
@@ -12,16 +13,22 @@ using cuda::State;
 using cuda::Step;
 
 Result<cuda::MapPlan> plan_manifest_gpus(const pb::Manifest& m, const std::vector<cuda::GpuInfo>& local,
-                                         const std::optional<std::string>& user_map) {
-  std::vector<cuda::Uuid> needed;
+                                         const std::optional<std::string>& user_map,
+                                         const std::vector<cuda::Uuid>& targets, const std::string& targets_source) {
+  cuda::MapInput in;
+  in.local = local;
+  in.user_map = user_map;
+  in.targets = targets;
+  in.targets_source = targets_source;
   std::set<cuda::Uuid> seen;
   for (const auto& rec : m.cuda_processes()) {
     for (const auto& u : rec.gpu_uuids()) {
       auto uuid = GPUCR_TRY(cuda::parse_uuid(u));
-      if (seen.insert(uuid).second) needed.push_back(uuid);
+      if (seen.insert(uuid).second) in.needed.push_back(uuid);
+      in.used_bytes[uuid] += rec.device_memory_bytes();  // a process's total: an upper bound per GPU
     }
   }
-  std::vector<cuda::GpuInfo> old_gpus;
+  auto& old_gpus = in.old_gpus;
   for (const auto& g : m.host_gpus()) {
     cuda::GpuInfo info;
     info.uuid = GPUCR_TRY(cuda::parse_uuid(g.uuid()));
@@ -31,7 +38,7 @@ Result<cuda::MapPlan> plan_manifest_gpus(const pb::Manifest& m, const std::vecto
     info.index = g.index();
     old_gpus.push_back(std::move(info));
   }
-  return cuda::plan_device_map(old_gpus, needed, local, user_map);
+  return cuda::plan_device_map(in);
 }
 
 Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
@@ -60,7 +67,11 @@ Status CudaRestore::plan(const std::optional<pb::Manifest>& manifest) {
   }
   backend_ = std::move(*backend);
   auto local = GPUCR_TRY(host_.gpus.gpus());
-  map_ = GPUCR_TRY(plan_manifest_gpus(*manifest, local, user_map_));
+  std::vector<cuda::Uuid> targets;
+  if (opts_.allocation) targets = GPUCR_TRY(resolve_allocation(*opts_.allocation, local));
+  map_ = GPUCR_TRY(plan_manifest_gpus(*manifest, local, user_map_, targets,
+                                      opts_.allocation ? opts_.allocation->source : std::string()));
+  if (!map_.pairs.empty()) host_.progress.note("GPU map (" + map_.how + "): " + map_.describe());
   return {};
 }
 

@@ -14,12 +14,16 @@
 
 namespace gpucr {
 
-// The map the driver needs to restore the CUDA processes of `m` on a host with GPUs `local`:
-// empty when every GPU they used is here, else completed from `user_map` (--device-map). Errors
-// name what is missing and, when the same chips are here under other UUIDs, the exact
-// --device-map to use. Shared with the prestart hook.
+// The map the driver needs to restore the CUDA processes of `m` on a host with GPUs `local`
+// (gpu/cuda/device_map.hpp says who chooses): from `user_map` (--device-map, "auto" included),
+// else onto `targets` (the GPUs the destination allocated: core/gpu_allocation.hpp), else none
+// when every GPU they used is here. Errors name what is missing and, when the same chips are
+// here under other UUIDs, the exact map --device-map auto uses. Shared with the prestart hook,
+// `restore --import` and `inspect`.
 Result<cuda::MapPlan> plan_manifest_gpus(const pb::Manifest& m, const std::vector<cuda::GpuInfo>& local,
-                                         const std::optional<std::string>& user_map);
+                                         const std::optional<std::string>& user_map,
+                                         const std::vector<cuda::Uuid>& targets = {},
+                                         const std::string& targets_source = "");
 
 class CudaRestore {
  public:

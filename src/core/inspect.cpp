@@ -152,7 +152,8 @@ static std::string cuda_text(const pb::Manifest& m) {
 
 std::string to_text(const InspectReport& r) {
   std::ostringstream o;
-  o << "image directory  " << r.dir.string() << "\n";
+  if (r.archive) o << *r.archive << "\n";
+  else o << "image directory  " << r.dir.string() << "\n";
   o << "size             " << format_bytes(r.image_bytes) << " in " << r.files << " files\n";
   o << "inventory        img_version " << r.inventory.entry.img_version() << "\n";
   o << "plugins field    " << criu::to_string(r.inventory.plugins_field());

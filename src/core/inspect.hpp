@@ -22,6 +22,7 @@ struct InspectReport {
   std::optional<criu::StatsEntry> restore_stats;
   std::uint64_t image_bytes = 0;
   size_t files = 0;
+  std::optional<std::string> archive;  // set when `dir` is an archive: one line about it
 };
 
 // Fails (bad_input) when DIR is not a readable CRIU image directory or a file in it is corrupt.

@@ -20,6 +20,7 @@
 // docs/CONTAINERS.md, "criu options".)
 #pragma once
 
+#include "archive/compression.hpp"
 #include "core/amd_host.hpp"
 #include "core/cuda_process.hpp"
 #include "criu/args.hpp"
@@ -49,6 +50,21 @@ struct ContainerRef {
   std::optional<fs::path> console_socket;
 };
 
+// `checkpoint --export FILE|-`: the checkpoint as one archive (core/portable.hpp).
+struct ArchiveOut {
+  std::string file;                 // the archive's path (absolute), or "-": written to `fd`
+  int fd = -1;                      // with "-": the descriptor (the command line's stdout)
+  archive::Compression compression = archive::Compression::zstd;
+  fs::path scratch_parent;          // without an image directory: where the private one goes
+};
+
+// `restore --import FILE|-`: the checkpoint read from one archive (core/portable.hpp).
+struct ArchiveIn {
+  std::string file;                 // the archive's path (absolute), or "-": read from `fd`
+  int fd = -1;                      // with "-": the descriptor (the command line's stdin)
+  fs::path scratch_parent;          // without an image directory: where the private one goes
+};
+
 struct CheckpointRequest {
   pid_t pid = 0;                            // a process tree, or
   std::optional<ContainerRef> container;    // a container
@@ -59,6 +75,9 @@ struct CheckpointRequest {
   CudaOptions cuda;
   std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the tree or container
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
+  // --export: the images also go into one archive; image_dir may then be empty (a private
+  // directory, removed once the archive is complete).
+  std::optional<ArchiveOut> archive;
 };
 
 struct RestoreRequest {
@@ -79,6 +98,9 @@ struct RestoreRequest {
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   std::chrono::milliseconds start_wait{300000}; // containers in the foreground: how long the
                                                 // runtime's restore may take
+  // --import: the images come from one archive, extracted into image_dir, or, when it is empty,
+  // into a private directory removed after a successful restore.
+  std::optional<ArchiveIn> archive;
 };
 
 }  // namespace gpucr

@@ -2,6 +2,7 @@
 
 #include "core/amd_restore.hpp"
 #include "core/container_gpus.hpp"
+#include "core/destination.hpp"
 #include "core/criu_deadline.hpp"
 #include "core/tree.hpp"
 #include "core/gpu_restore.hpp"
@@ -39,6 +40,7 @@ class RestoreRun {
     phases_.step("read image", [&] { return read_image(); });
     phases_.step("check GPU handlers", [&] { return check_handlers(); });
     phases_.step("plan GPU restore", [&] { return gpu_.plan(manifest_); });
+    phases_.step("check destination", [&] { return check_destination(manifest_, host_); });  // core/destination.hpp
     if (amd_needed_) phases_.step("amd: preflight", [&] { return amd_.preflight(req_.image_dir); });
     if (manifest_ && manifest_->has_container()) phases_.step("check gpus", [&] { return check_gpus(); });
     // The restored CUDA processes come back CHECKPOINTED: if gpucr dies before they run again,

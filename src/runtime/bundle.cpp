@@ -80,6 +80,22 @@ void add_env(const Json& config, BundleGpus& out) {
   }
 }
 
+void add_cdi(const Json& config, BundleGpus& out) {
+  auto notes = config.find("annotations");
+  if (notes == config.end() || !notes->is_object()) return;
+  for (const auto& [key, value] : notes->items()) {
+    if (key.rfind("cdi.k8s.io/", 0) != 0 || !value.is_string()) continue;
+    std::string list = value.get<std::string>();
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = list.find(',', start);
+      std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!name.empty()) out.cdi_devices.push_back(name);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+}
+
 }  // namespace
 
 std::string gpu_device_kind(std::string_view p) {
@@ -102,6 +118,7 @@ Result<BundleGpus> parse_bundle_gpus(std::string_view config_json, const std::st
   add_devices(config, out);
   add_bind_mounted_devices(config, out);
   add_env(config, out);
+  add_cdi(config, out);
   return out;
 }
 

@@ -3,6 +3,8 @@
 //   mounts[]:        {"destination": "/dev/nvidia0", "source": "/dev/nvidia0", "type": "bind"}
 //                    (rootless engines bind-mount devices; major/minor come from the host node)
 //   process.env[]:   "NVIDIA_VISIBLE_DEVICES=..." (NVIDIA's legacy hook adds devices itself)
+//   annotations:     {"cdi.k8s.io/<name>": "nvidia.com/gpu=GPU-...,nvidia.com/gpu=1"} (CDI devices
+//                    a CRI runtime was asked for; comma-separated fully qualified names)
 // A device is a GPU device when its path in the container is /dev/nvidiaN, /dev/dri/cardN or
 // /dev/dri/renderDN ("gpu"), or /dev/nvidiactl, /dev/nvidia-uvm*, /dev/nvidia-modeset,
 // /dev/nvidia-caps/* or /dev/kfd ("control": shared by all GPUs of a driver).
@@ -27,9 +29,10 @@ struct DeviceNode {
 struct BundleGpus {
   std::vector<DeviceNode> devices;
   std::string nvidia_visible_devices;  // empty when unset
-  bool any() const { return !devices.empty() || (!nvidia_visible_devices.empty() &&
-                                                 nvidia_visible_devices != "none" &&
-                                                 nvidia_visible_devices != "void"); }
+  std::vector<std::string> cdi_devices;  // "vendor.com/class=name", from cdi.k8s.io/* annotations
+  bool any() const { return !devices.empty() || !cdi_devices.empty() ||
+                            (!nvidia_visible_devices.empty() && nvidia_visible_devices != "none" &&
+                             nvidia_visible_devices != "void"); }
 };
 
 // "gpu", "control", or "" for a path that is not a GPU device.

@@ -33,7 +33,7 @@ static CUresult device_gpu(CUdevice dev, fc_gpu* out) {
   fc_state st;
   fc_gpu_list all;
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
-  if (fc_state_read(fc_app_token(), &st) != 0 || fc_read_gpus(&all) != 0) return CUDA_ERROR_UNKNOWN;
+  if (fc_state_read(fc_app_token(), &st) != 0 || fc_read_gpus_of(st.machine, &all) != 0) return CUDA_ERROR_UNKNOWN;
   if (dev < 0 || dev >= st.ngpus) return CUDA_ERROR_INVALID_DEVICE;
   const fc_gpu* gpu = fc_find_gpu(&all, st.gpus[dev]);
   if (gpu) *out = *gpu;

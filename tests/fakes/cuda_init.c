@@ -68,7 +68,7 @@ static void open_devices(const fc_state* st) {
   if (fc_path(path, sizeof path, "dev") == 0) mkdir(path, 0755);
   open_device("nvidiactl");
   open_device("nvidia-uvm");
-  if (fc_read_gpus(&all) != 0) return;
+  if (fc_read_gpus_of(st->machine, &all) != 0) return;
   for (int i = 0; i < st->ngpus; i++) {
     const fc_gpu* gpu = fc_find_gpu(&all, st->gpus[i]);
     if (!gpu) continue;
@@ -115,6 +115,7 @@ static CUresult register_process(unsigned flags) {
   if (vis.count == 0) return CUDA_ERROR_NO_DEVICE;
   mkdir(fc_dir(), 0755);
   fc_state st = {.state = FC_RUNNING, .ngpus = vis.count, .gen = fc_random_gen()};
+  snprintf(st.machine, sizeof st.machine, "%s", fc_machine());
   g.self_start = fc_pid_starttime(0);
   for (int i = 0; i < vis.count; i++) snprintf(st.gpus[i], FC_UUID_LEN, "%s", vis.gpu[i].uuid);
   fc_random_token(g.token);

@@ -11,7 +11,7 @@
 #define FC_TOKEN_LEN 17  // 16 hex digits + NUL
 #define FC_PATH_LEN 4096
 
-// ---- machine GPUs ($FAKE_CUDA_DIR/gpus) -------------------------------------------------------
+// ---- machine GPUs ($FAKE_CUDA_DIR/gpus, or the file $FAKE_CUDA_GPUS names) ---------------------
 typedef struct {
   char uuid[FC_UUID_LEN];
   char name[FC_NAME_LEN];
@@ -26,8 +26,16 @@ typedef struct {
   fc_gpu gpu[FC_MAX_GPUS];
 } fc_gpu_list;
 
-// Reads the gpus file (default: one H100 when the file is missing). 0, or -1 when unreadable.
+#define FC_MACHINE_LEN 64
+// The gpus file of the machine the caller runs on: $FAKE_CUDA_GPUS when it is a plain file name
+// (no '/', at most FC_MACHINE_LEN - 1 characters) in $FAKE_CUDA_DIR, else "gpus". A test sets
+// it for a "destination" gpucr: the same state dir, other GPUs.
+const char* fc_machine(void);
+// Reads the caller's gpus file (default: one H100 when the file is missing). 0, or -1 when
+// unreadable.
 int fc_read_gpus(fc_gpu_list* out);
+// The same for a named machine ("" or NULL: the caller's).
+int fc_read_gpus_of(const char* machine, fc_gpu_list* out);
 const fc_gpu* fc_find_gpu(const fc_gpu_list* list, const char* uuid);
 // Applies CUDA_VISIBLE_DEVICES (indices or UUIDs/UUID prefixes, cut at the first bad entry).
 void fc_visible_gpus(const fc_gpu_list* all, fc_gpu_list* out);
@@ -67,6 +75,7 @@ typedef struct {
   char names[FC_MAX_GPUS][FC_NAME_LEN];      // names of `gpus` at checkpoint
   unsigned long long start;  // start time (the API's view) of the incarnation it belongs to; 0 unknown
   unsigned long long gen;    // generation of the incarnation it belongs to (fc_record.gen)
+  char machine[FC_MACHINE_LEN];  // the gpus file of the machine it runs on (set by cuInit and restore)
 } fc_state;
 
 typedef struct {

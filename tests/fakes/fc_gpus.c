@@ -1,4 +1,5 @@
-// The fake machine's GPUs: parses $FAKE_CUDA_DIR/gpus and applies CUDA_VISIBLE_DEVICES.
+// The fake machine's GPUs: parses $FAKE_CUDA_DIR/gpus (or the file $FAKE_CUDA_GPUS names: another
+// machine) and applies CUDA_VISIBLE_DEVICES.
 //
 // gpus file, one GPU per line ('#' starts a comment; blank lines are ignored):
 //   UUID NAME MEMORY_BYTES MINOR [mig] [pci=DOMAIN:BUS:DEV.FN]
@@ -59,11 +60,20 @@ static int parse_line(const char* line, fc_gpu* g) {
   return fc_uuid_parse(g->uuid, raw) == 0 ? 1 : -1;
 }
 
-int fc_read_gpus(fc_gpu_list* out) {
+const char* fc_machine(void) {
+  const char* m = getenv("FAKE_CUDA_GPUS");
+  if (!m || !*m || strchr(m, '/') || strlen(m) >= FC_MACHINE_LEN || strcmp(m, ".") == 0 || strcmp(m, "..") == 0)
+    return "gpus";
+  return m;
+}
+
+int fc_read_gpus(fc_gpu_list* out) { return fc_read_gpus_of(NULL, out); }
+
+int fc_read_gpus_of(const char* machine, fc_gpu_list* out) {
   char buf[16 * 1024];
   char path[FC_PATH_LEN];
   out->count = 0;
-  if (fc_path(path, sizeof path, "gpus") != 0) return -1;
+  if (fc_path(path, sizeof path, machine && *machine ? machine : fc_machine()) != 0) return -1;
   if (fc_read_file(path, buf, sizeof buf) < 0) {
     if (errno != ENOENT) return -1;
     snprintf(buf, sizeof buf, "%s", FC_DEFAULT_GPU);

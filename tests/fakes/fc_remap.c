@@ -5,7 +5,8 @@
 //   CUDA_ERROR_INVALID_VALUE. (On one machine both sets are the same, as measured.)
 // - the fake also refuses (1) to map a GPU onto one of another model (NAME), which NVIDIA
 //   documents as unsupported; the real error code for that was not measured.
-// On any error the state is left untouched, so the process stays CHECKPOINTED.
+// On any error the state is left untouched, so the process stays CHECKPOINTED. On success the
+// process runs on the caller's machine (its gpus file, $FAKE_CUDA_GPUS) from then on.
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ CUresult fc_apply_restore_map(fc_state* st, const CUcheckpointRestoreArgs* args)
   if (n == 0) {
     for (int i = 0; i < st->ngpus; i++)
       if (!fc_find_gpu(&here, st->gpus[i])) return CUDA_ERROR_NO_DEVICE;
+    snprintf(st->machine, sizeof st->machine, "%s", fc_machine());  // it runs here now
     return CUDA_SUCCESS;
   }
   if (n > FC_MAX_GPUS) return CUDA_ERROR_INVALID_VALUE;
@@ -69,5 +71,6 @@ CUresult fc_apply_restore_map(fc_state* st, const CUcheckpointRestoreArgs* args)
     snprintf(mapped[k], FC_UUID_LEN, "%s", target->uuid);
   }
   memcpy(st->gpus, mapped, sizeof mapped);
+  snprintf(st->machine, sizeof st->machine, "%s", fc_machine());  // it runs here now
   return CUDA_SUCCESS;
 }

@@ -2,6 +2,7 @@
 //   state-<token>  key=value lines, API-owned, replaced atomically (tmp + rename):
 //                  state=running|locked|checkpointed|failed  seq=N  gpus=UUID,...
 //                  ckpt_host_gpus=UUID,...  ckpt_gpu_names=NAME|NAME...  start=N  gen=N
+//                  machine=NAME (the gpus file of the machine the process runs on)
 //   ckpt-<token>-<seq>  the same, as a checkpoint left it (API-owned, written once)
 //   proc-<token>   key=value lines, workload-owned, a fixed-size record rewritten in place with
 //                  one pwrite (the workload keeps this file open: the fd is its identity):
@@ -63,6 +64,7 @@ static int read_named(const char* name, fc_state* st) {
     split(v, '|', &st->names[0][0], FC_NAME_LEN);
   st->start = strtoull(fc_kv_get(text, "start", v, sizeof v) ? v : "0", NULL, 10);
   st->gen = strtoull(fc_kv_get(text, "gen", v, sizeof v) ? v : "0", NULL, 10);
+  if (fc_kv_get(text, "machine", v, sizeof v)) snprintf(st->machine, sizeof st->machine, "%s", v);
   return 0;
 }
 
@@ -74,8 +76,8 @@ static int write_named(const char* name, const fc_state* st) {
   join(names, sizeof names, &st->names[0][0], FC_NAME_LEN, st->nhost ? st->ngpus : 0, '|');
   int len = snprintf(text, sizeof text,
                      "state=%s\nseq=%u\ngpus=%s\nckpt_host_gpus=%s\nckpt_gpu_names=%s\nstart=%llu\n"
-                     "gen=%llu\n",
-                     fc_state_name(st->state), st->seq, gpus, host, names, st->start, st->gen);
+                     "gen=%llu\nmachine=%s\n",
+                     fc_state_name(st->state), st->seq, gpus, host, names, st->start, st->gen, st->machine);
   return fc_write_atomic(path, text, (size_t)len);
 }
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
 #   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
-# Scenarios (default: all but remap): single two leave frozen container pytorch demo; remap needs
-# two GPUs.
+# Scenarios (default: all but remap and archive): single two leave frozen container pytorch demo;
+# remap needs two GPUs; archive (export/import) moves GPUCR_ARCHIVE_GIB GiB (default 8) through an
+# archive file on disk and through a pipe, timed against the plain image-directory round trip.
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export PATH="$PWD/bundle/bin:$PATH"
+if [ -f bundle/env.sh ]; then . bundle/env.sh; else export PATH="$PWD/bundle/bin:$PATH"; fi
 OUT=${OUT:-/tmp/gpucr-gpu-out}
 mkdir -p "$OUT"
 W=/tmp/gpucr-gpu
@@ -196,6 +197,93 @@ scenario_remap() {
   fi
   kill -9 "$rpid" 2>/dev/null
   cat "$OUT/remap.rst"
+}
+
+# export/import: a job with GIB GiB of patterned device memory goes (1) through a plain image
+# directory (the baseline), (2) `--export FILE` to an archive on disk and `--import FILE`, (3)
+# `--export - | --import -` with no archive at all; each time killed, restored, verified (counter
+# on, 0 corrupted words, state running), timed. Images and archives go to GPUCR_ARCHIVE_DIR (on
+# disk, default /var/tmp/gpucr-gpu-archive), also the private directories ($TMPDIR).
+archive_times=()
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Starts the workload outside this shell (its pid must become free for the restore without our
+# `wait`: init reaps it), waits for it to count; prints its pid.
+archive_workload() { # MODE GIB
+  local st="$W/archive-$1.status"
+  rm -f "$st"
+  ( setsid "$W/gpu_workload" --gib "$2" --status "$st" </dev/null >"$OUT/archive-$1.log" 2>&1 & )
+  wait_kv_ge "$st" counter 5 300 || return 1
+  kv "$st" pid
+}
+
+pid_free() { # PID: until init reaped it (criu restores the job under its old pid)
+  local t=0
+  while [ -e "/proc/$1" ] && [ $t -lt 300 ]; do sleep 0.02; t=$((t + 1)); done
+}
+
+archive_round() { # MODE GIB DIR
+  local mode=$1 gib=$2 dir=$3 st="$W/archive-$1.status" pid t0 t1 tw t2 rc=0
+  pid=$(archive_workload "$mode" "$gib") || { failed "archive $mode" "workload did not start"; return; }
+  rm -rf "${dir:?}"/*
+  t0=$(now)
+  case $mode in
+    plain)
+      gpucr checkpoint --pid "$pid" --image-dir "$dir/img" >"$OUT/archive-$mode.ckpt" 2>&1 || rc=$?
+      t1=$(now); pid_free "$pid"; tw=$(now)
+      [ $rc = 0 ] && { gpucr restore --image-dir "$dir/img" --detach >"$OUT/archive-$mode.rst" 2>&1 || rc=$?; } ;;
+    file)
+      TMPDIR=$dir gpucr checkpoint --pid "$pid" --export "$dir/job.tar.zst" >"$OUT/archive-$mode.ckpt" 2>&1 || rc=$?
+      t1=$(now); pid_free "$pid"; tw=$(now)
+      [ $rc = 0 ] && { TMPDIR=$dir gpucr restore --import "$dir/job.tar.zst" --detach >"$OUT/archive-$mode.rst" 2>&1 || rc=$?; } ;;
+    pipe)
+      TMPDIR=$dir gpucr checkpoint --pid "$pid" --export - 2>"$OUT/archive-$mode.ckpt" |
+        TMPDIR=$dir gpucr restore --import - --detach >"$OUT/archive-$mode.rst" 2>&1
+      rc=$(( PIPESTATUS[0] | PIPESTATUS[1] ))
+      t1=$t0; tw=$t0 ;;
+  esac
+  t2=$(now)
+  if [ "$rc" != 0 ]; then
+    failed "archive $mode" "rc=$rc: $(tail -3 "$OUT/archive-$mode.ckpt" "$OUT/archive-$mode.rst" 2>/dev/null | tr '\n' ' ')"
+    kill -9 "$pid" 2>/dev/null; return
+  fi
+  local dumped rpid size corrupt s
+  dumped=$(sed -n 's/.*archive written to .*: [a-z]*, [0-9]* members, \(.*\)$/\1/p' "$OUT/archive-$mode.ckpt")
+  rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/archive-$mode.rst")
+  local at; at=$(kv "$st" counter)
+  if wait_kv_ge "$st" counter $((at + 5)) 120; then
+    corrupt=$(kv "$st" corrupt); s=$(state_of "$rpid")
+  fi
+  kill -9 "$rpid" 2>/dev/null
+  size=$( [ -f "$dir/job.tar.zst" ] && du -h "$dir/job.tar.zst" | cut -f1 )
+  local line
+  if [ "$mode" = pipe ]; then  # both ends at once; includes init reaping the killed job
+    line="pipe: checkpoint | restore $(secs "$t0" "$t2") s"
+  else  # the wait for init to reap the killed job is not counted
+    line="$mode: checkpoint $(secs "$t0" "$t1") s, restore $(secs "$tw" "$t2") s, total"
+    line+=" $(awk -v a="$t0" -v b="$t1" -v c="$tw" -v d="$t2" 'BEGIN { printf "%.2f", (b - a) + (d - c) }') s"
+    line+=" (+$(secs "$t1" "$tw") s until init reaped the job)"
+  fi
+  line+="${size:+, archive $size}${dumped:+, data $dumped}"
+  archive_times+=("$line")
+  if [ "$corrupt" = 0 ] && [ "$s" = running ]; then
+    pass "archive $mode ${gib}GiB: $line; counter on ($at -> $(kv "$st" counter)), 0 corrupted words of $(kv "$st" bytes) bytes, state $s"
+  else
+    failed "archive $mode" "corrupt=$corrupt state=$s status=$(cat "$st")"
+  fi
+  grep -E 'write archive|read archive|extract archive|criu (dump|restore)|gpu (checkpoint|restore)' \
+    "$OUT/archive-$mode.ckpt" "$OUT/archive-$mode.rst" 2>/dev/null
+}
+
+scenario_archive() {
+  local gib=${GPUCR_ARCHIVE_GIB:-8} dir=${GPUCR_ARCHIVE_DIR:-/var/tmp/gpucr-gpu-archive}
+  mkdir -p "$dir"
+  archive_times=()
+  for mode in plain file pipe; do archive_round "$mode" "$gib" "$dir"; done
+  log "export/import timings, ${gib} GiB (images and archives in $dir):"
+  printf '  %s\n' "${archive_times[@]}" | tee "$OUT/archive-times.txt"
+  rm -rf "$dir"
 }
 
 build

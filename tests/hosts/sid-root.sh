@@ -42,7 +42,7 @@ PACKAGES=(
   podman containerd runc crun criu libcriu2 checkpointctl conmon iptables busybox-static
   netavark passt catatonit
   python3 python3-pytest procps psmisc file kmod iproute2
-  libprotobuf32t64 libdrm2 libdrm-amdgpu1 zlib1g
+  libprotobuf32t64 libdrm2 libdrm-amdgpu1 zlib1g libarchive13t64
 )
 # Extra apt options: the snapshot's Release file is past its Valid-Until date.
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false -qq)

@@ -54,8 +54,11 @@ class FakeCuda:
         self.set_gpus(gpus)
 
     # ---- configuration -------------------------------------------------------------------
-    def set_gpus(self, gpus, name=H100, memory=H100_BYTES, host=0):
-        """gpus: a count, or a list of dicts {uuid, name, memory, minor, mig, pci}."""
+    def set_gpus(self, gpus, name=H100, memory=H100_BYTES, host=0, machine="gpus"):
+        """gpus: a count, or a list of dicts {uuid, name, memory, minor, mig, pci}. machine: the
+        gpus file to write; another name than "gpus" is another machine, which a process sees
+        with FAKE_CUDA_GPUS=<machine> in its environment (env(machine=...)); the GPUs of the
+        default machine (self.gpus) stay as they are."""
         if isinstance(gpus, int):
             gpus = [{"uuid": gpu_uuid(i, host), "name": name, "memory": memory, "minor": i}
                     for i in range(gpus)]
@@ -64,8 +67,9 @@ class FakeCuda:
             extra = (" mig" if g.get("mig") else "") + (f" pci={g['pci']}" if g.get("pci") else "")
             lines.append(f'{g["uuid"]} "{g.get("name", name)}" {g.get("memory", memory)} '
                          f'{g.get("minor", len(lines))}{extra}\n')
-        (self.dir / "gpus").write_text("".join(lines))
-        self.gpus = gpus
+        (self.dir / machine).write_text("".join(lines))
+        if machine == "gpus":
+            self.gpus = gpus
         return [g["uuid"] for g in gpus]
 
     @property
@@ -84,9 +88,13 @@ class FakeCuda:
         p = self.dir / "faults"
         return [ln for ln in p.read_text().splitlines() if ln.strip()] if p.exists() else []
 
-    def env(self, extra=None):
-        """The environment for gpucr and workloads: the fake libraries, tool and state dir."""
+    def env(self, extra=None, machine=None):
+        """The environment for gpucr and workloads: the fake libraries, tool and state dir.
+        machine: run as on that machine (FAKE_CUDA_GPUS, see set_gpus)."""
         e = dict(os.environ)
+        e.pop("FAKE_CUDA_GPUS", None)
+        if machine:
+            e["FAKE_CUDA_GPUS"] = machine
         e["FAKE_CUDA_DIR"] = str(self.dir)
         e["LD_LIBRARY_PATH"] = str(self.lib) + (
             ":" + e["LD_LIBRARY_PATH"] if e.get("LD_LIBRARY_PATH") else "")

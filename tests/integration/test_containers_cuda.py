@@ -213,7 +213,7 @@ def test_containers_cuda_prestart_refuses_a_restore_whose_gpus_moved_with_the_ex
                                 tmp_path, "restore", env=gpucr_env.env)
     log = runc.log.read_text()
     assert rc != 0 and runc.state(cid) is None
-    assert f"restore with --device-map {gpu_uuid(0)}={new[0]}" in log, log
+    assert f"restore with --device-map auto, which uses --device-map {gpu_uuid(0)}={new[0]}" in log, log
     # gpucr with that map restores it (its prestart hook leaves the check to gpucr): the process
     # now runs on the new GPU.
     rc, out, err = run_to_files([GPUCR, "restore", "--root", runc.root, "--image-dir", img, "--bundle", bundle,

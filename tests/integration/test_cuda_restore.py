@@ -42,8 +42,8 @@ def test_missing_gpu_error_spells_out_the_device_map_that_then_works(rig):
     r = rig.gpucr("restore", "-D", img, "-d")
     assert r.returncode == MISSING, r.stderr
     assert f"error: the checkpoint needs GPU(s) {old} that this host does not have" in r.stderr
-    assert f"hint: this host has the same GPUs under other UUIDs: restore with --device-map {old}={new}" \
-        in r.stderr, r.stderr
+    assert ("hint: this host has the same GPUs under other UUIDs: restore with --device-map auto, which uses "
+            f"--device-map {old}={new}") in r.stderr, r.stderr
     assert_nothing_restored(rig, tree, img)
 
     r = rig.gpucr_ok("restore", "-D", img, "-d", "--device-map", "0=0")  # index shorthand

@@ -100,6 +100,13 @@ class FakeProcessTable : public proc::ProcessTable {
     return info_calls_;
   }
 
+  // MemAvailable as this fake host reports it; unset: the real one.
+  std::optional<std::uint64_t> available;
+  Result<std::uint64_t> mem_available() const override {
+    if (available) return *available;
+    return proc::ProcessTable::mem_available();
+  }
+
   Result<proc::ProcInfo> info(pid_t pid) const override {
     std::lock_guard lock(mu_);
     ++info_calls_;

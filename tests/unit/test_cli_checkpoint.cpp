@@ -72,7 +72,7 @@ TEST(CliCheckpoint, MissingRequiredOptionsAreParseErrors) {
   }
   {
     Parsed p;
-    EXPECT_THROW(parse(p.app, {"checkpoint", "--pid", "1"}), CLI::RequiredError);
+    EXPECT_THROW(parse(p.app, {"checkpoint", "--pid", "1"}), CLI::ValidationError);  // no --image-dir, no --export
   }
 }
 
@@ -83,4 +83,19 @@ TEST(CliCheckpoint, BadValuesAreParseErrors) {
     Parsed p;
     EXPECT_THROW(parse(p.app, args), CLI::ParseError) << args.back();
   }
+}
+
+TEST(CliCheckpoint, ExportMakesTheImageDirOptional) {
+  Parsed p;
+  parse(p.app, {"checkpoint", "--pid", "5", "--export", "/tmp/a.tar.zst"});
+  EXPECT_EQ(p.cmd->export_file, "/tmp/a.tar.zst");
+  EXPECT_EQ(p.cmd->compress, "zstd");  // podman's default
+  EXPECT_TRUE(p.cmd->core.image_dir.empty());
+  Parsed q;
+  parse(q.app, {"checkpoint", "--pid", "5", "-D", "/i", "--export", "-", "--compress", "gzip"});
+  EXPECT_EQ(q.cmd->export_file, "-");
+  EXPECT_EQ(q.cmd->compress, "gzip");
+  EXPECT_EQ(q.cmd->core.image_dir, "/i");
+  Parsed r;
+  EXPECT_THROW(parse(r.app, {"checkpoint", "--pid", "5", "--export", "/a", "--compress", "xz"}), CLI::ValidationError);
 }

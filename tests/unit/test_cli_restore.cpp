@@ -59,10 +59,22 @@ TEST(CliRestore, Aliases) {
 
 TEST(CliRestore, MissingImageDirIsAParseError) {
   Parsed p;
-  EXPECT_THROW(parse(p.app, {"restore", "--detach"}), CLI::RequiredError);
+  EXPECT_THROW(parse(p.app, {"restore", "--detach"}), CLI::ValidationError);  // no --image-dir, no --import
 }
 
 TEST(CliRestore, PidWaitOutOfRangeIsAParseError) {
   Parsed p;
   EXPECT_THROW(parse(p.app, {"restore", "-D", "/i", "--pid-wait", "-1"}), CLI::ParseError);
+}
+
+TEST(CliRestore, ImportMakesTheImageDirOptional) {
+  Parsed p;
+  parse(p.app, {"restore", "--import", "-", "--device-map", "auto"});
+  EXPECT_EQ(p.cmd->import_file, "-");
+  EXPECT_TRUE(p.cmd->core.image_dir.empty());
+  EXPECT_EQ(p.cmd->core.device_map, "auto");
+  Parsed q;
+  parse(q.app, {"restore", "--import", "/a.tar", "-D", "/x"});
+  EXPECT_EQ(q.cmd->import_file, "/a.tar");
+  EXPECT_EQ(q.cmd->core.image_dir, "/x");
 }

@@ -172,7 +172,8 @@ TEST(HookPrestart, DuringARestoreTheCudaGpusMustBeHereElseTheErrorGivesTheExactD
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().exit, Exit::missing_dependency);
   EXPECT_NE(r.error().what.find(kOldGpu), std::string::npos) << r.error().what;
-  EXPECT_EQ(r.error().hint, std::string("this host has the same GPUs under other UUIDs: restore with --device-map ") +
+  EXPECT_EQ(r.error().hint, std::string("this host has the same GPUs under other UUIDs: restore with --device-map auto, which uses "
+                                            "--device-map ") +
                                 kOldGpu + "=" + kNewGpu);
   w.nvidia.list = {gpu_info(kOldGpu, "H100")};
   auto ok = hook_prestart(w.ctx, w.gpus, w.nvidia);

@@ -47,7 +47,7 @@ TEST(DeviceMap, MissingGpuOfTheSameChipSpellsOutTheFullMap) {
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().exit, Exit::missing_dependency);
   EXPECT_EQ(plan.error().what, "the checkpoint needs GPU(s) " + uuid(0, 0).str() + " that this host does not have");
-  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map " +
+  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map auto, which uses --device-map " +
                                    map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(1, 1)}}));
 }
 
@@ -56,7 +56,7 @@ TEST(DeviceMap, SuggestedMapPairsGpusOfTheSameChipAndKeepsThoseStillHere) {
   auto plan = plan_device_map({gpu(0, 0, kH100), gpu(0, 1, kA100)}, {uuid(0, 0)},
                               {gpu(0, 1, kA100), gpu(1, 5, kH100)}, std::nullopt);
   ASSERT_FALSE(plan);
-  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map " +
+  EXPECT_EQ(plan.error().hint, "this host has the same GPUs under other UUIDs: restore with --device-map auto, which uses --device-map " +
                                    map({{uuid(0, 0), uuid(1, 5)}, {uuid(0, 1), uuid(0, 1)}}));
 }
 
@@ -137,6 +137,86 @@ TEST(DeviceMap, BadEntriesAreNamed) {
   EXPECT_EQ(e("0=" + uuid(0, 0).str()).what, "--device-map: new GPU " + uuid(0, 0).str() + " is not a GPU of this host");
   EXPECT_EQ(e("GPU-xyz=0").exit, Exit::bad_input);
   EXPECT_EQ(e("0=3").exit, Exit::usage);
+}
+
+namespace {
+
+MapInput input(std::vector<GpuInfo> old, std::vector<Uuid> needed, std::vector<GpuInfo> local) {
+  MapInput in;
+  in.old_gpus = std::move(old);
+  in.needed = std::move(needed);
+  in.local = std::move(local);
+  return in;
+}
+
+GpuInfo with_memory(GpuInfo g, std::uint64_t bytes) {
+  g.memory_bytes = bytes;
+  return g;
+}
+
+}  // namespace
+
+TEST(DeviceMap, AutoPicksGpusOfTheSameChipAndCompletesTheMap) {
+  auto in = input({gpu(0, 0), gpu(0, 1)}, {uuid(0, 1)}, {gpu(1, 0), gpu(1, 1)});
+  in.user_map = "auto";
+  auto plan = plan_device_map(in);
+  ASSERT_TRUE(plan) << plan.error().what;
+  EXPECT_EQ(plan->how, "auto");
+  EXPECT_EQ(plan->describe(), map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(1, 1)}}));
+  in.local = {gpu(0, 0), gpu(0, 1)};  // the same GPUs: no map at all
+  EXPECT_TRUE(plan_device_map(in)->pairs.empty());
+  EXPECT_EQ(plan_device_map(in)->how, "identity");
+}
+
+TEST(DeviceMap, AutoSkipsGpusWithTooLittleMemoryForWhatTheProcessesUsed) {
+  auto in = input({with_memory(gpu(0, 0), 80), with_memory(gpu(0, 1), 80)}, {uuid(0, 0)},
+                  {with_memory(gpu(1, 0), 40), with_memory(gpu(1, 1), 80)});
+  in.used_bytes[uuid(0, 0)] = 60;
+  in.user_map = "auto";
+  auto plan = plan_device_map(in);
+  ASSERT_TRUE(plan) << plan.error().what;
+  EXPECT_EQ(plan->describe(), map({{uuid(0, 0), uuid(1, 1)}, {uuid(0, 1), uuid(1, 0)}}));
+  in.used_bytes[uuid(0, 1)] = 60;  // now neither fits on the small one
+  auto none = plan_device_map(in);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().exit, Exit::missing_dependency);
+  EXPECT_NE(none.error().what.find("with enough memory (60 B)"), std::string::npos) << none.error().what;
+  in.user_map = "0=0";  // and the user's own pair is checked too
+  EXPECT_NE(plan_device_map(in).error().what.find("less than the 60 B of device memory"), std::string::npos);
+}
+
+TEST(DeviceMap, TheAllocatedGpusTakeTheProcessesWithNoFlag) {
+  // The container was given GPU 1 of this host; its process used GPU 0 of the old one.
+  auto in = input({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)});
+  in.targets = {uuid(1, 1)};
+  in.targets_source = "config.json NVIDIA_VISIBLE_DEVICES=1";
+  auto plan = plan_device_map(in);
+  ASSERT_TRUE(plan) << plan.error().what;
+  EXPECT_EQ(plan->how, "config.json NVIDIA_VISIBLE_DEVICES=1");
+  EXPECT_EQ(plan->describe(), map({{uuid(0, 0), uuid(1, 1)}, {uuid(0, 1), uuid(1, 0)}}));
+  // given the very GPU it used: identity
+  in.local = {gpu(0, 0), gpu(0, 1)};
+  in.targets = {uuid(0, 0)};
+  EXPECT_TRUE(plan_device_map(in)->pairs.empty());
+  // given the other one of the same host: it moves there
+  in.targets = {uuid(0, 1)};
+  EXPECT_EQ(plan_device_map(in)->describe(), map({{uuid(0, 0), uuid(0, 1)}, {uuid(0, 1), uuid(0, 0)}}));
+  // given one of another chip: refused, naming the allocation
+  in.local = {gpu(1, 0), gpu(1, 1, kA100)};
+  in.targets = {uuid(1, 1)};
+  auto bad = plan_device_map(in);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().exit, Exit::missing_dependency);
+  EXPECT_NE(bad.error().what.find("the GPUs the restored container was given (config.json NVIDIA_VISIBLE_DEVICES=1"),
+            std::string::npos)
+      << bad.error().what;
+}
+
+TEST(DeviceMap, AnExplicitMapOutranksTheAllocation) {
+  auto in = input({gpu(0, 0), gpu(0, 1)}, {uuid(0, 0)}, {gpu(1, 0), gpu(1, 1)});
+  in.targets = {uuid(1, 1)};
+  in.user_map = "0=0";
+  EXPECT_EQ(plan_device_map(in)->describe(), map({{uuid(0, 0), uuid(1, 0)}, {uuid(0, 1), uuid(1, 1)}}));
 }
 
 // Found by fuzz_cuda_plan_device_map (tests/fuzz/corpus/cuda_plan_device_map/crash-same-uuid):

@@ -8,7 +8,7 @@ nlohmann::json to_json(const GpuInfo& g) {
   auto procs = nlohmann::json::array();
   for (const auto& p : g.processes) procs.push_back({{"pid", p.pid}, {"used_bytes", p.used_bytes}});
   return {{"index", g.index}, {"uuid", g.uuid.str()}, {"name", g.name}, {"memory_bytes", g.memory_bytes},
-          {"minor", g.minor}, {"mig", g.mig}, {"processes", procs}};
+          {"minor", g.minor}, {"mig", g.mig}, {"driver_version", g.driver_version}, {"processes", procs}};
 }
 
 Result<GpuInfo> gpu_from_json(const nlohmann::json& j) {
@@ -20,6 +20,7 @@ Result<GpuInfo> gpu_from_json(const nlohmann::json& j) {
   g.memory_bytes = j.value("memory_bytes", std::uint64_t{0});
   g.minor = j.value("minor", -1);
   g.mig = j.value("mig", false);
+  g.driver_version = j.value("driver_version", "");
   for (const auto& p : j.value("processes", nlohmann::json::array())) {
     g.processes.push_back({p.value("pid", 0), p.value("used_bytes", std::uint64_t{0})});
   }
@@ -53,6 +54,7 @@ struct Nvml {
   int (*minor)(Device, unsigned*);
   int (*mig)(Device, unsigned*, unsigned*);
   int (*procs)(Device, unsigned*, ProcessInfo*);
+  int (*driver)(char*, unsigned);
 };
 
 template <class F>
@@ -92,12 +94,15 @@ Result<std::vector<GpuInfo>> query_gpus_nvml() {
             bind(h, "nvmlDeviceGetMemoryInfo", n.memory) && bind(h, "nvmlDeviceGetMinorNumber", n.minor) &&
             bind(h, "nvmlDeviceGetComputeRunningProcesses_v3", n.procs);
   bind(h, "nvmlDeviceGetMigMode", n.mig);  // optional
+  bind(h, "nvmlSystemGetDriverVersion", n.driver);  // optional
   if (!ok) return fail(Error("libnvidia-ml.so.1 lacks functions gpucr needs", Exit::missing_dependency));
   if (int r = n.init(); r != kSuccess) {
     return fail(Error("nvmlInit failed with NVML error " + std::to_string(r), Exit::missing_dependency));
   }
   unsigned count = 0;
   n.count(&count);
+  char driver[96] = {};
+  if (n.driver && n.driver(driver, sizeof driver) != kSuccess) driver[0] = '\0';
   std::vector<GpuInfo> gpus;
   for (unsigned i = 0; i < count; ++i) {
     Device d = nullptr;
@@ -117,6 +122,7 @@ Result<std::vector<GpuInfo>> query_gpus_nvml() {
     unsigned cur = 0, pending = 0;
     if (n.mig && n.mig(d, &cur, &pending) == kSuccess) g.mig = cur == 1;
     g.processes = processes_of(n, d);
+    g.driver_version = driver;
     gpus.push_back(std::move(g));
   }
   n.shutdown();

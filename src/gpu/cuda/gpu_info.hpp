@@ -23,6 +23,7 @@ struct GpuInfo {
   std::uint64_t memory_bytes = 0;
   int minor = -1;                  // /dev/nvidiaN
   bool mig = false;                // MIG mode enabled
+  std::string driver_version;      // the NVIDIA driver's ("580.159.04"), the same for every GPU
   std::vector<GpuProcess> processes;
 };
 

@@ -48,7 +48,18 @@ Result<std::vector<GpuInfo>> gpus_from_procfs(const fs::path& proc) {
     gpus.push_back(std::move(g));
   }
   std::sort(gpus.begin(), gpus.end(), [](const GpuInfo& a, const GpuInfo& b) { return a.minor < b.minor; });
-  for (size_t i = 0; i < gpus.size(); ++i) gpus[i].index = static_cast<int>(i);
+  // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  Thu ..."
+  std::string driver;
+  if (auto v = read_file(proc / "driver/nvidia/version")) {
+    auto words = split_ws(split(*v, '\n').front());
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+      if (words[i] == "Module") driver = words[i + 1];
+    }
+  }
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    gpus[i].index = static_cast<int>(i);
+    gpus[i].driver_version = driver;
+  }
   return gpus;
 }
 
