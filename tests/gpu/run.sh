@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
 #   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
-# Scenarios (default: all but remap and archive): single two leave frozen container pytorch demo;
+# Scenarios (default: all but remap and archive): single tool two leave frozen container pytorch
+# demo (tool: single through NVIDIA's cuda-checkpoint binary);
 # remap needs two GPUs; archive (export/import) moves GPUCR_ARCHIVE_GIB GiB (default 8) through an
 # archive file on disk and through a pipe, timed against the plain image-directory round trip.
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
@@ -35,26 +36,36 @@ build() {
 }
 
 # checkpoint (kill), restore, verify: counter continues, 0 corrupt, state running.
+# scenario_single [GIB [NAME [gpucr options...]]]
 scenario_single() {
-  local gib=${1:-4} st="$W/single.status"
-  setsid "$W/gpu_workload" --gib "$gib" --status "$st" --idle-child </dev/null >"$OUT/single.log" 2>&1 &
+  local gib=${1:-4} name=${2:-single} st="$W/single.status"
+  shift 2 2>/dev/null || shift $#
+  local extra=("$@")
+  setsid "$W/gpu_workload" --gib "$gib" --status "$st" --idle-child </dev/null >"$OUT/$name.log" 2>&1 &
   local pid=$!
-  wait_kv_ge "$st" counter 5 60 || { failed single "workload did not start"; return; }
+  wait_kv_ge "$st" counter 5 60 || { failed "$name" "workload did not start"; return; }
   fresh
-  gpucr checkpoint --pid "$pid" --image-dir "$IMG" >"$OUT/single.ckpt" 2>&1 || { failed single "checkpoint: $(tail -3 "$OUT/single.ckpt")"; kill -9 -- -"$pid"; return; }
+  gpucr checkpoint --pid "$pid" --image-dir "$IMG" "${extra[@]}" >"$OUT/$name.ckpt" 2>&1 || { failed "$name" "checkpoint: $(tail -3 "$OUT/$name.ckpt")"; kill -9 -- -"$pid"; return; }
   local dumped; dumped=$(kv "$st" counter)
   wait "$pid" 2>/dev/null
-  gpucr restore --image-dir "$IMG" --detach >"$OUT/single.rst" 2>&1 || { failed single "restore: $(tail -3 "$OUT/single.rst")"; return; }
-  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/single.rst")
-  wait_kv_ge "$st" counter $((dumped + 5)) 60 || { failed single "restored workload does not count"; kill -9 "$rpid"; return; }
+  gpucr restore --image-dir "$IMG" --detach "${extra[@]}" >"$OUT/$name.rst" 2>&1 || { failed "$name" "restore: $(tail -3 "$OUT/$name.rst")"; return; }
+  local rpid; rpid=$(sed -n 's/.*root pid \([0-9]*\).*/\1/p' "$OUT/$name.rst")
+  wait_kv_ge "$st" counter $((dumped + 5)) 60 || { failed "$name" "restored workload does not count"; kill -9 "$rpid"; return; }
   local corrupt; corrupt=$(kv "$st" corrupt); local s; s=$(state_of "$rpid")
   kill -9 -- -"$rpid" 2>/dev/null; kill -9 "$rpid" 2>/dev/null
   if [ "$corrupt" = 0 ] && [ "$s" = running ]; then
-    pass "single ${gib}GiB: counter $dumped -> $(kv "$st" counter), 0 corrupted words of $(kv "$st" bytes) bytes, state $s"
+    pass "$name ${gib}GiB: counter $dumped -> $(kv "$st" counter), 0 corrupted words of $(kv "$st" bytes) bytes, state $s"
   else
-    failed single "corrupt=$corrupt state=$s"
+    failed "$name" "corrupt=$corrupt state=$s"
   fi
-  cat "$OUT/single.ckpt" "$OUT/single.rst"
+  cat "$OUT/$name.ckpt" "$OUT/$name.rst"
+}
+
+# The same through NVIDIA's cuda-checkpoint binary (bundle/bin/cuda-checkpoint, scripts/bundle.sh)
+# instead of the driver API: the `tool` backend, for checkpoint and restore.
+scenario_tool() {
+  local tool; tool=$(command -v cuda-checkpoint) || { failed tool "no cuda-checkpoint on PATH (scripts/bundle.sh carries it)"; return; }
+  scenario_single 4 tool --cuda-backend tool --cuda-checkpoint "$tool"
 }
 
 # A tree of two CUDA processes under a non-CUDA parent.
@@ -289,7 +300,7 @@ scenario_archive() {
 build
 gpucr check | tee "$OUT/check.txt"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(single two leave frozen container pytorch demo)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(single tool two leave frozen container pytorch demo)
 for s in "${scenarios[@]}"; do
   log "== $s"
   "scenario_$s"
