@@ -23,6 +23,7 @@
 #include "core/amd_host.hpp"
 #include "core/cuda_process.hpp"
 #include "criu/args.hpp"
+#include "mm/thp_window.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -59,6 +60,7 @@ struct CheckpointRequest {
   CudaOptions cuda;
   std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the tree or container
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
+  mm::ThpWindow thp_window = mm::ThpWindow::off;      // --thp-window[=force] (core/thp_staging.hpp)
 };
 
 struct RestoreRequest {
@@ -79,6 +81,7 @@ struct RestoreRequest {
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   std::chrono::milliseconds start_wait{300000}; // containers in the foreground: how long the
                                                 // runtime's restore may take
+  mm::ThpWindow thp_window = mm::ThpWindow::off;  // --thp-window[=force] (core/thp_staging.hpp)
 };
 
 }  // namespace gpucr

@@ -66,3 +66,15 @@ TEST(CliRestore, PidWaitOutOfRangeIsAParseError) {
   Parsed p;
   EXPECT_THROW(parse(p.app, {"restore", "-D", "/i", "--pid-wait", "-1"}), CLI::ParseError);
 }
+
+TEST(CliRestore, ThpWindow) {
+  Parsed p;
+  parse(p.app, {"restore", "--image-dir", "/img", "--thp-window"});
+  EXPECT_EQ(p.cmd->core.thp_window, mm::ThpWindow::on);
+  Parsed forced;
+  parse(forced.app, {"restore", "--thp-window=force", "--image-dir", "/img"});
+  EXPECT_EQ(forced.cmd->core.thp_window, mm::ThpWindow::force);
+  Parsed none;
+  parse(none.app, {"restore", "--image-dir", "/img"});
+  EXPECT_EQ(none.cmd->core.thp_window, mm::ThpWindow::off);
+}
