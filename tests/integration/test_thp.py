@@ -5,7 +5,9 @@ mode is `always` while criu runs and is put back after each operation, after a S
 Each test starts from `madvise` and puts back the mode the host had (the thp fixture). The
 window is host-wide: these tests assume no other --thp-window operation runs on the host.
 """
+import json
 import os
+import signal
 import pathlib
 import shutil
 import subprocess
@@ -82,6 +84,21 @@ class Env:
                            f'[ "$1" = dump ] && exec "{shutil.which("criu")}" "$@"{extra}\n'
                            f'exec "{shutil.which("criu")}" "$@"\n')
 
+    def paused_dump(self, tree):
+        """A checkpoint with --thp-window, spawned, held in criu's pre-dump action for 2 s; the
+        window is open by then."""
+        p = self.spawn("checkpoint", "--pid", tree.pid, "-D", self.dir / "img", "--thp-window",
+                       "--criu", self.recording_criu(pause_dump=2))
+        wait_for((self.dir / "pre-dump").exists, timeout=30, what="criu's pre-dump action")
+        assert thp_mode() == "always"
+        return p
+
+    def journal(self):
+        """The one journal document of the operation under way."""
+        found = [j for j in self.journals() if j.suffix == ".json"]
+        assert len(found) == 1, found
+        return json.loads(found[0].read_text())
+
     def seen(self, command):
         text = (self.dir / f"seen.{command}").read_text()
         return text[text.index("[") + 1:text.index("]")]
@@ -129,12 +146,8 @@ def test_without_the_flag_criu_runs_under_the_hosts_mode(thp, env, trees):
 
 def test_sigkill_of_gpucr_mid_dump_the_guardian_puts_madvise_back(thp, env, trees):
     tree = trees.start()
-    p = env.spawn("checkpoint", "--pid", tree.pid, "-D", env.dir / "img", "--thp-window",
-                  "--criu", env.recording_criu(pause_dump=2))
-    wait_for((env.dir / "pre-dump").exists, timeout=30, what="criu's pre-dump action")
-    assert thp_mode() == "always"
-    journal = [j for j in env.journals() if j.suffix == ".json"]
-    assert len(journal) == 1 and '"original": "madvise"' in journal[0].read_text().replace('":"', '": "')
+    p = env.paused_dump(tree)
+    assert env.journal()["thp_window"] == {"original": "madvise"}
     p.kill()
     p.wait(timeout=10)
     wait_for(lambda: thp_mode() == "madvise" and not env.journals(), timeout=60,
@@ -142,6 +155,20 @@ def test_sigkill_of_gpucr_mid_dump_the_guardian_puts_madvise_back(thp, env, tree
     assert env.thp_files() == ["lock"]
     assert "closed the THP window" in (env.run / "recovery.log").read_text()
     tree.assert_healthy()  # the dump was refused at post-dump: the tree runs on
+
+
+def test_sigkill_of_gpucr_and_its_guardian_gpucr_recover_puts_madvise_back(thp, env, trees):
+    tree = trees.start()
+    p = env.paused_dump(tree)
+    os.kill(env.journal()["guardian"]["pid"], signal.SIGKILL)
+    p.kill()
+    p.wait(timeout=10)
+    assert thp_mode() == "always"  # nobody left to close it
+    r = env.ok("recover")  # waits for the dead gpucr's criu, then closes its window
+    assert "closed the THP window" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert thp_mode() == "madvise"
+    assert env.thp_files() == ["lock"]
+    tree.assert_healthy()
 
 
 @pytest.mark.parametrize("flag,during", [("--thp-window", "never"), ("--thp-window=force", "always")])
@@ -174,10 +201,7 @@ def test_check_reports_the_mode_and_the_gain(thp):
 
 def test_sigterm_of_gpucr_mid_dump_closes_the_window_in_the_rollback(thp, env, trees):
     tree = trees.start()
-    p = env.spawn("checkpoint", "--pid", tree.pid, "-D", env.dir / "img", "--thp-window",
-                  "--criu", env.recording_criu(pause_dump=2))
-    wait_for((env.dir / "pre-dump").exists, timeout=30, what="criu's pre-dump action")
-    assert thp_mode() == "always"
+    p = env.paused_dump(tree)
     p.terminate()
     assert p.wait(timeout=60) == 1
     assert thp_mode() == "madvise"

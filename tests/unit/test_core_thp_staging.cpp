@@ -61,6 +61,13 @@ class ThpStagingTest : public ::testing::Test {
     });
   }
 
+  // criu fails with `line` in its log, after recording what it saw.
+  FakeCriuRunner::Script failing(const std::string& line) {
+    auto s = FakeCriuRunner::exit_with(1, {line});
+    s.effect = observe();
+    return s;
+  }
+
   CheckpointReport checkpoint_tree(mm::ThpWindow w) {
     CheckpointRequest req;
     req.pid = 4100;
@@ -106,9 +113,7 @@ TEST_F(ThpStagingTest, CheckpointOpensBeforeTheGpuPhasesAndClosesAfterTheDump) {
 }
 
 TEST_F(ThpStagingTest, FailingDumpStillClosesTheWindow) {
-  auto s = FakeCriuRunner::exit_with(1, {"Error (criu/cr-dump.c:1): Dumping FAILED."});
-  s.effect = observe();
-  fake.criu.push(s);
+  fake.criu.push(failing("Error (criu/cr-dump.c:1): Dumping FAILED."));
   auto r = checkpoint_tree(mm::ThpWindow::on);
   ASSERT_FALSE(r.status);
   EXPECT_EQ(mode_during_criu, ThpMode::always);
@@ -157,9 +162,7 @@ TEST_F(ThpStagingTest, RestoreOpensBeforeCriuAndClosesAfterGpuUnlock) {
 }
 
 TEST_F(ThpStagingTest, FailingRestoreStillClosesTheWindow) {
-  auto s = FakeCriuRunner::exit_with(1, {"Error (criu/cr-restore.c:1): Restoring FAILED."});
-  s.effect = observe();
-  fake.criu.push(s);
+  fake.criu.push(failing("Error (criu/cr-restore.c:1): Restoring FAILED."));
   auto r = restore_tree(mm::ThpWindow::on);
   ASSERT_FALSE(r.status);
   EXPECT_EQ(mode_during_criu, ThpMode::always);
