@@ -64,7 +64,7 @@ class CheckpointRun {
     // The dump completes the image at criu's post-dump action (complete_image), before criu
     // ends the tree: a gpucr killed after that leaves an image a restore takes whole.
     phases_.step(target_->dump_phase(), [&] { return dump(); }, [&] { return image_size_detail(); });
-    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.held() ? thp_.close(gpu_.journal()) : Status{}; });
+    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.close(); });
     phases_.always("record plugins", [&] { return dumped_ ? record_plugins() : Status{}; });
     phases_.always("write manifest", [&] { return dumped_ ? final_manifest() : Status{}; });
     phases_.always("gpu settle", [&] { return gpu_.settle(dumped_, req_.leave_running); });

@@ -58,7 +58,7 @@ class RestoreRun {
     phases_.step("find restored processes", [&] { return find_restored(); });
     phases_.step("gpu restore", [&] { return gpu_.restore(); });
     phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
-    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.held() ? thp_.close(gpu_.journal()) : Status{}; });
+    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.close(); });
     // The driver is asked once more: no process stays LOCKED or CHECKPOINTED behind an exit 0.
     phases_.step("verify GPU state", [&] { return verify(); });
     // Only after the GPU restore: no GPU call may reach a frozen process.

@@ -17,17 +17,18 @@ class ThpStaging {
   ThpStaging(mm::ThpWindow want, Host& host) : want_(want), host_(host) {}
 
   bool wanted() const { return want_ != mm::ThpWindow::off; }
-  bool held() const { return held_; }
-  // Joins or opens the window; the journal records it first ("thp_window").
+  bool held() const { return journal_ != nullptr; }
+  // Joins or opens the window; `journal` (the operation's) records it first ("thp_window").
   Status open(recovery::Journal& journal);
-  // Leaves the window (the last holder puts the mode back); the journal forgets it.
-  Status close(recovery::Journal& journal);
+  // Leaves the window held (the last holder puts the mode back); the journal forgets it.
+  // Nothing to do when open() did not open it.
+  Status close();
 
  private:
   mm::WindowSeams seams() const { return {host_.thp, host_.procs, host_.run}; }
   mm::ThpWindow want_;
   Host& host_;
-  bool held_ = false;
+  recovery::Journal* journal_ = nullptr;  // set while the window is held
 };
 
 // What `gpucr check` says the window buys (docs/FACTS.md, an 8 GiB process on an H100).
