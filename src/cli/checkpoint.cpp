@@ -8,6 +8,7 @@
 #include "cli/paths.hpp"
 
 #include <cstdio>
+#include <map>
 
 namespace gpucr::cli {
 
@@ -48,6 +49,15 @@ void add_criu_common_options(CLI::App& sub, CriuOptions& criu) {
   add_plugins_dir_option(&sub, criu.plugins_dir);
 }
 
+void add_thp_window_option(CLI::App& sub, mm::ThpWindow& window) {
+  static const std::map<std::string, mm::ThpWindow> kWords{{"on", mm::ThpWindow::on}, {"force", mm::ThpWindow::force}};
+  sub.add_flag("--thp-window{on}", window,
+               "Set the host's transparent huge page mode to `always` while gpucr stages GPU state and criu runs, "
+               "then put it back (host-wide: other processes get huge pages too meanwhile); =force also when the "
+               "mode is `never`")
+      ->transform(CLI::CheckedTransformer(kWords));
+}
+
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {
   auto cmd = std::make_shared<CheckpointCommand>();
   auto* sub = app.add_subcommand("checkpoint", "Checkpoint a process tree (--pid) or a container (CONTAINER)");
@@ -75,6 +85,7 @@ std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action)
                   "Cgroup directory criu freezes to seize the tree (criu --freeze-cgroup; process trees only; added "
                   "by gpucr when the tree's cgroup is frozen, dropped when the tree had to be thawed for GPU work)");
   add_criu_common_options(*sub, o.criu);
+  add_thp_window_option(*sub, o.thp_window);
   add_deadline_option(sub, o.criu_deadline);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   sub->add_flag("--json", cmd->json, "Print one JSON result document on stdout");

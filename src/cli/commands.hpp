@@ -89,6 +89,8 @@ void add_version(CLI::App& app, Action& action);
 // The criu options of checkpoint and restore (core/request.hpp says how each reaches a
 // container's criu): --manage-cgroups-mode, --criu-log-level, --criu-plugins-dir.
 void add_criu_common_options(CLI::App& sub, CriuOptions& criu);
+// --thp-window[=force] (checkpoint and restore, trees and containers; mm/thp_window.hpp).
+void add_thp_window_option(CLI::App& sub, mm::ThpWindow& window);
 void add_hook(CLI::App& app, Action& action);        // cli/hook.cpp
 void add_install(CLI::App& app, Action& action);     // cli/install.cpp: install and uninstall
 

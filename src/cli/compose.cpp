@@ -45,6 +45,7 @@ RealHost::RealHost(criu::Binary bin, RunDir run, bool quiet)
             .gpu_devices = gpu_devices_,
             .run = run_,
             .amd = &amd_.host()} {
+  host_.thp = &thp_;
   host_.criu_plugin_dir = criu::plugin_dir(std::nullopt, std::getenv("CRIU_LIBS_DIR"));
   host_.criu_config_file = env_path("CRIU_CONFIG_FILE");
 }

@@ -43,6 +43,7 @@ class RealHost {
   HostHandlerProbe handlers_;
   runtime::CliRuntimeFactory runtimes_;
   hooks::SysGpuPresence gpu_devices_;
+  mm::SysThp thp_;
   RunDir run_;
   RealAmdHost amd_;
   Host host_;

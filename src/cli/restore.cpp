@@ -91,6 +91,7 @@ std::shared_ptr<RestoreCommand> add_restore(CLI::App& app, Action& action) {
   sub->add_flag("--restore-frozen", o.restore_frozen,
                 "Freeze the restored tree's cgroup again when it was frozen at checkpoint (after the GPU restore)");
   add_criu_common_options(*sub, o.criu);
+  add_thp_window_option(*sub, o.thp_window);
   add_deadline_option(sub, o.criu_deadline);
   sub->add_option("--criu", cmd->criu, "criu binary (default: $GPUCR_CRIU, then criu in PATH)");
   add_skip_check_option(sub, o.amd);

@@ -8,6 +8,8 @@
 //                             <op>.tmp/ (the operation's scratch directory: criu's plugin dir)
 //     locks/                  one lock per process tree under a checkpoint (core/tree_lock.hpp)
 //     containers/             <id>.lock (runtime/lock.hpp), <id>/devices.json (core/container_gpus.hpp)
+//     thp/                    the shared huge-page window (mm/thp_window.hpp): lock, <op>.holder,
+//                             original
 //     guardian.log            what guardians printed
 //     recovery.log            what every recovery did, with timestamps
 //
@@ -39,9 +41,10 @@ class RunDir {
   std::filesystem::path ops() const { return root_ / "ops"; }
   std::filesystem::path locks() const { return root_ / "locks"; }
   std::filesystem::path containers() const { return root_ / "containers"; }
+  std::filesystem::path thp() const { return root_ / "thp"; }
   std::filesystem::path file(const std::string& name) const { return root_ / name; }
 
-  // Creates RUN_DIR and the subdirectory `sub` of it ("ops", "locks", "containers"; empty: none)
+  // Creates RUN_DIR and the subdirectory `sub` of it ("ops", "locks", "containers", "thp"; empty: none)
   // with mode 0700 when missing, and checks each is one gpucr can trust.
   Status ensure(const std::string& sub = {}) const;
   // The same check without creating anything; ok when `dir` does not exist.

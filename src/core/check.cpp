@@ -1,7 +1,9 @@
 #include "core/check.hpp"
 
 #include "core/amd_check.hpp"
+#include "core/thp_staging.hpp"
 #include "criu/locate.hpp"
+#include "mm/thp.hpp"
 #include "util/strings.hpp"
 #include "util/subprocess.hpp"
 
@@ -153,6 +155,25 @@ CheckItem check_cuda_api() {
   return item;
 }
 
+// The host's THP mode and what --thp-window would do with it.
+CheckItem check_thp(const CheckEnv& env) {
+  CheckItem item{"transparent huge pages"};
+  mm::SysThp thp(mm::thp_enabled_path(env.sys));
+  auto mode = thp.mode();
+  if (!mode) {  // optional: the window is an optimization
+    item.detail = "mode unknown (" + mode.error().what + "): --thp-window goes on without a window";
+    return item;
+  }
+  item.detail = std::string("mode ") + mm::to_string(*mode);
+  switch (*mode) {
+    case mm::ThpMode::always: item.detail += " (--thp-window has nothing to change)"; break;
+    case mm::ThpMode::madvise: item.detail += " (--thp-window sets `always` while gpucr stages and criu runs)"; break;
+    case mm::ThpMode::never: item.detail += " (--thp-window=force sets `always` while gpucr stages and criu runs)"; break;
+  }
+  item.detail += std::string("; ") + kThpWindowGain;
+  return item;
+}
+
 CheckItem check_program(const std::string& name, const std::string& why) {
   CheckItem item{name};
   auto p = find_program(name);
@@ -182,6 +203,7 @@ CheckReport run_checks(const CheckEnv& env) {
   r.items.push_back(check_program("iptables-restore",
                                   "install iptables: criu runs it to checkpoint a tree with its own network "
                                   "namespace (most containers)"));
+  r.items.push_back(check_thp(env));
   for (auto& item : amd_check_items(env)) r.items.push_back(std::move(item));
   return r;
 }

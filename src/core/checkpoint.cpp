@@ -6,6 +6,7 @@
 #include "core/manifest.hpp"
 #include "core/requirements.hpp"
 #include "core/target.hpp"
+#include "core/thp_staging.hpp"
 #include "core/tree.hpp"
 #include "criu/inventory.hpp"
 #include "recovery/action_hook.hpp"
@@ -40,7 +41,8 @@ class CheckpointRun {
         target_(make_checkpoint_target(r, h)),
         work_dir_(r.work_dir.value_or(r.image_dir)),
         gpu_(r.cuda, h),
-        amd_(h.amd, r.criu.plugins_dir, h.procs) {}
+        amd_(h.amd, r.criu.plugins_dir, h.procs),
+        thp_(r.thp_window, h) {}
 
   CheckpointReport run() {
     phases_.step("validate target", [&] { return validate(); });
@@ -56,11 +58,14 @@ class CheckpointRun {
     phases_.step("find CUDA processes", [&] { return gpu_.classify(); });
     phases_.step("preflight", [&] { return gpu_.preflight(req_.image_dir, tree_); });
     phases_.step("prepare image dir", [&] { return prepare_dirs(); });
+    // Huge pages while the GPU state is staged and criu dumps it (core/thp_staging.hpp).
+    if (thp_.wanted()) phases_.step("open THP window", [&] { return thp_.open(gpu_.journal()); });
     phases_.step("gpu lock", [&] { return gpu_.lock(); });
     phases_.step("gpu checkpoint", [&] { return gpu_.checkpoint(); });
     // The dump completes the image at criu's post-dump action (complete_image), before criu
     // ends the tree: a gpucr killed after that leaves an image a restore takes whole.
     phases_.step(target_->dump_phase(), [&] { return dump(); }, [&] { return image_size_detail(); });
+    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.close(); });
     phases_.always("record plugins", [&] { return dumped_ ? record_plugins() : Status{}; });
     phases_.always("write manifest", [&] { return dumped_ ? final_manifest() : Status{}; });
     phases_.always("gpu settle", [&] { return gpu_.settle(dumped_, req_.leave_running); });
@@ -335,6 +340,7 @@ class CheckpointRun {
   fs::path work_dir_;
   GpuCheckpoint gpu_;
   AmdCheckpoint amd_;
+  ThpStaging thp_;
   pid_t root_ = 0;
   std::vector<proc::ProcInfo> tree_;
   std::optional<fs::path> freeze_cgroup_;  // what criu gets as --freeze-cgroup

@@ -52,6 +52,7 @@ class GpuCheckpoint {
   // True once a journal and guardian watch this operation (arm_recovery ran).
   bool guarded() const { return journal_.has_value(); }
   const recovery::Journal& journal() const { return *journal_; }
+  recovery::Journal& journal() { return *journal_; }
   // The dump is about to run as `phase` ("criu dump", "runtime checkpoint"); recovery may stop
   // it at `deadline_ms` (wall clock, ms since the epoch).
   void begin_dump(const std::string& phase, std::int64_t deadline_ms);

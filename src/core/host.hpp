@@ -14,6 +14,7 @@
 #include "gpu/cuda/inventory.hpp"
 #include "gpu/cuda/select.hpp"
 #include "hooks/gpu_presence.hpp"
+#include "mm/thp.hpp"
 #include "proc/control.hpp"
 #include "proc/privileges.hpp"
 #include "proc/process_table.hpp"
@@ -40,13 +41,16 @@ struct Host {
   hooks::GpuPresence& gpu_devices;      // the host's GPU device nodes (containers)
   const RunDir& run;                    // journals, locks, per-container records
   const AmdHost* amd = nullptr;         // AMD GPU seams; null: no AMD support
+  mm::ThpSettings* thp = nullptr;       // the host's THP mode (--thp-window); null: none
   std::string self_exe = self::kExe;    // runs gpucr's helpers (common/self_exec.hpp)
   std::filesystem::path criu_plugin_dir = criu::kDefaultPluginDir;  // criu's own: $CRIU_LIBS_DIR or /usr/lib/criu
   // The caller's own $CRIU_CONFIG_FILE, kept in a runtime's criu configuration.
   std::optional<std::filesystem::path> criu_config_file;
 
   recovery::Seams recovery() const {
-    return recovery::Seams{procs, control, cuda_backends, freezer, runtimes, run, time, self_exe};
+    recovery::Seams s{procs, control, cuda_backends, freezer, runtimes, run, time, self_exe};
+    s.thp = thp;
+    return s;
   }
 };
 

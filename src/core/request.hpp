@@ -24,6 +24,7 @@
 #include "core/amd_host.hpp"
 #include "core/cuda_process.hpp"
 #include "criu/args.hpp"
+#include "mm/thp_window.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -75,6 +76,7 @@ struct CheckpointRequest {
   CudaOptions cuda;
   std::chrono::milliseconds lock_wait{60000};  // another gpucr operation holds the tree or container
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
+  mm::ThpWindow thp_window = mm::ThpWindow::off;      // --thp-window[=force] (core/thp_staging.hpp)
   // --export: the images also go into one archive; image_dir may then be empty (a private
   // directory, removed once the archive is complete).
   std::optional<ArchiveOut> archive;
@@ -98,6 +100,7 @@ struct RestoreRequest {
   std::optional<std::chrono::seconds> criu_deadline;  // default: core/criu_deadline.hpp
   std::chrono::milliseconds start_wait{300000}; // containers in the foreground: how long the
                                                 // runtime's restore may take
+  mm::ThpWindow thp_window = mm::ThpWindow::off;  // --thp-window[=force] (core/thp_staging.hpp)
   // --import: the images come from one archive, extracted into image_dir, or, when it is empty,
   // into a private directory removed after a successful restore.
   std::optional<ArchiveIn> archive;

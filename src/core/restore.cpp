@@ -9,6 +9,7 @@
 #include "core/manifest.hpp"
 #include "core/pids.hpp"
 #include "core/target.hpp"
+#include "core/thp_staging.hpp"
 #include "criu/inventory.hpp"
 #include "criu/stats.hpp"
 #include "freezer/keeper.hpp"
@@ -31,7 +32,8 @@ class RestoreRun {
         work_dir_(r.work_dir.value_or(r.image_dir)),
         gpu_(r.cuda, h, r.device_map),
         freezer_(h.freezer),
-        amd_(h.amd, r.amd, r.criu.plugins_dir) {}
+        amd_(h.amd, r.amd, r.criu.plugins_dir),
+        thp_(r.thp_window, h) {}
 
   RestoreReport run() {
     phases_.step("validate target", [&] { return validate(); });
@@ -51,11 +53,14 @@ class RestoreRun {
     }
     if (target_->needs_dumped_pids()) phases_.step("wait for pids", [&] { return wait_for_pids(); });
     if (gpu_.needs_view()) phases_.step("prepare image view", [&] { return gpu_.prepare_view(req_.image_dir, inventory_); });
+    // Huge pages while criu restores and the GPU state comes back (core/thp_staging.hpp).
+    if (thp_.wanted()) phases_.step("open THP window", [&] { return thp_.open(gpu_.journal()); });
     phases_.step(target_->restore_phase(), [&] { return restore_tree(); });
     if (!gpu_.view_dir().empty()) phases_.always("remove image view", [&] { return gpu_.remove_view(); });
     phases_.step("find restored processes", [&] { return find_restored(); });
     phases_.step("gpu restore", [&] { return gpu_.restore(); });
     phases_.step("gpu unlock", [&] { return gpu_.unlock(); });
+    if (thp_.wanted()) phases_.always("close THP window", [&] { return thp_.close(); });
     // The driver is asked once more: no process stays LOCKED or CHECKPOINTED behind an exit 0.
     phases_.step("verify GPU state", [&] { return verify(); });
     // Only after the GPU restore: no GPU call may reach a frozen process.
@@ -245,6 +250,7 @@ class RestoreRun {
   GpuRestore gpu_;
   freezer::Keeper freezer_;  // the recorded cgroup when it had to be thawed for the restore
   AmdRestore amd_;
+  ThpStaging thp_;
   std::optional<pb::Manifest> manifest_;
   criu::Inventory inventory_;
   std::vector<pid_t> pids_;

@@ -51,7 +51,8 @@ nlohmann::json to_json(const JournalData& d) {
           {"restore_pidfile", d.restore_pidfile}, {"restore_pids", d.restore_pids}, {"view", d.view},
           {"backend", d.backend},   {"tool", d.tool},
           {"device_map", d.device_map}, {"processes", procs},
-          {"freezer", d.freezer},   {"container", container_json(d.container)}};
+          {"freezer", d.freezer},   {"container", container_json(d.container)},
+          {"thp_window", d.thp_window.empty() ? nlohmann::json() : nlohmann::json{{"original", d.thp_window}}}};
 }
 
 Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string& name) {
@@ -93,6 +94,10 @@ Result<JournalData> journal_from_json(const nlohmann::json& j, const std::string
     }
     d.freezer = j.value("freezer", nlohmann::json());
     d.container = container_from(j.value("container", nlohmann::json()));
+    if (auto t = j.value("thp_window", nlohmann::json()); t.is_object()) d.thp_window = t.value("original", "");
+    if (j.contains("thp_window") && !j["thp_window"].is_null() && d.thp_window.empty()) {
+      return bad("thp_window has no original mode");
+    }
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   } catch (const JsonShapeError& e) {

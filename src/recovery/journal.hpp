@@ -19,7 +19,10 @@
 //    "freezer": freezer record or null,
 //    "container": {"id", "runtime": path, "globals": [...]} | null (a container operation: the
 //                 runtime ran criu; recovery asks `<runtime> GLOBALS state ID` for the restored
-//                 init pid, and the container's poststop hook finishes its stale journals)}
+//                 init pid, and the container's poststop hook finishes its stale journals),
+//    "thp_window": {"original": "madvise"|"never"} | null (the operation holds the huge-page
+//                 window, mm/thp_window.hpp; "original": the mode the window puts back; recovery
+//                 leaves the window for it, and the last holder out puts the mode back)}
 // "target" is the state each CUDA process must be in when the operation ends: its initial state
 // for a checkpoint (rollback), its state at checkpoint time for a restore (roll forward).
 // A restore's processes have pid 0 until criu has restored them; recovery then finds them from
@@ -75,6 +78,7 @@ struct JournalData {
   std::vector<JournalProcess> processes;
   nlohmann::json freezer;           // opaque to the journal: the freezer module's record
   std::optional<JournalContainer> container;
+  std::string thp_window;           // the THP mode to put back ("madvise"); empty: no window held
 };
 
 nlohmann::json to_json(const JournalData& d);

@@ -5,6 +5,7 @@
 #include "recovery/guardian.hpp"
 
 #include "gpu/cuda/deadlines.hpp"
+#include "mm/thp_window.hpp"
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
 
@@ -258,6 +259,15 @@ void return_gpu_state(const Seams& deps, const JournalData& d, std::vector<std::
   pass("second look: ", true);
 }
 
+// A dead operation's huge-page window: it leaves it, and the last holder puts the mode back.
+void close_thp_window(const Seams& s, const JournalData& d, std::vector<std::string>& lines,
+                      std::vector<std::string>& failures) {
+  if (d.thp_window.empty()) return;
+  auto r = mm::close_window({s.thp, s.procs, s.run}, d.id);
+  if (r) lines.push_back(*r);
+  else failures.push_back(r.error().what);
+}
+
 // The journal's freezer record (JSON of pb::FreezerRecord) -> thawed for the GPU calls (`thaw`)
 // or back to its original state.
 Status freezer_step(const Seams& s, const nlohmann::json& j, bool thaw) {
@@ -289,13 +299,14 @@ RecoverReport recover(const fs::path& journal, const Seams& deps) {
     wait_for_criu(deps, d, rep.lines);
     kill_half_restored(deps, d, rep.lines);
   }
+  std::vector<std::string> failures;
+  close_thp_window(deps, d, rep.lines, failures);
   remove_view(d, rep.lines);
   resolve_restored(deps.procs, d, root);
   bool frozen_record = !d.freezer.is_null();
   if (frozen_record) {
     if (auto st = freezer_step(deps, d.freezer, /*thaw=*/true); !st) rep.lines.push_back("thaw failed: " + st.error().what);
   }
-  std::vector<std::string> failures;
   return_gpu_state(deps, d, rep.lines, failures);
   if (frozen_record) {
     if (auto st = freezer_step(deps, d.freezer, /*thaw=*/false); !st) failures.push_back(st.error().what);

@@ -7,6 +7,7 @@
 #include "common/self_exec.hpp"
 #include "freezer/freezer.hpp"
 #include "gpu/cuda/select.hpp"
+#include "mm/thp.hpp"
 #include "proc/control.hpp"
 #include "proc/process_table.hpp"
 #include "runtime/runtime.hpp"
@@ -32,6 +33,7 @@ struct Seams {
   // the OCI runtime of a container (unset: runc or crun, as the journal names it, from PATH).
   std::optional<std::filesystem::path> cuda_tool;
   std::optional<std::filesystem::path> runtime;
+  mm::ThpSettings* thp = nullptr;     // closes a dead operation's THP window (mm/thp_window.hpp)
 };
 
 }  // namespace gpucr::recovery

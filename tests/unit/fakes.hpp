@@ -17,6 +17,8 @@
 //                      FakeProcessTable (`table`), so no real process is ever signalled.
 //   FakeRuntimeFactory opens every runtime as `target` (container tests: container_fakes.hpp).
 //   NoGpuDevices       a host without GPU device nodes.
+//   FakeThp            the host's transparent huge page mode (madvise unless a test says otherwise);
+//                      records every write and can fail reads or writes.
 //   FakeHost           all of Host's seams faked (CUDA: fake_cuda.hpp, freezer: fake_freezer.hpp,
 //                      GPU handlers: fake_handler_probe.hpp), a private run directory, and the
 //                      Host over them.
@@ -26,6 +28,7 @@
 
 #include "core/host.hpp"
 #include "core/progress.hpp"
+#include "mm/thp.hpp"
 #include "proc/control.hpp"
 #include "proc/privileges.hpp"
 #include "runtime/runtime.hpp"
@@ -347,6 +350,25 @@ class NoGpuDevices : public hooks::GpuPresence {
   bool device_exists(char, unsigned, unsigned) override { return false; }
 };
 
+class FakeThp : public mm::ThpSettings {
+ public:
+  Result<mm::ThpMode> mode() const override {
+    if (fail_read) return fail(Error("cannot read " + where() + ": No such file or directory"));
+    return current;
+  }
+  Status set_mode(mm::ThpMode m) override {
+    if (fail_write) return fail(Error("cannot open " + where() + " for writing: Permission denied", Exit::not_permitted));
+    writes.push_back(m);
+    current = m;
+    return {};
+  }
+  std::string where() const override { return "/fake/sys/kernel/mm/transparent_hugepage/enabled"; }
+  mm::ThpMode current = mm::ThpMode::madvise;
+  std::vector<mm::ThpMode> writes;
+  bool fail_read = false;
+  bool fail_write = false;
+};
+
 // The seams a test that assembles its own Host (own process table, criu runner, ...) takes as
 // they are: process control, privileges (root), clock, runtimes, GPU devices, a run directory.
 struct CommonSeams {
@@ -356,6 +378,7 @@ struct CommonSeams {
   FakeTime time;
   FakeRuntimeFactory runtimes;
   NoGpuDevices gpu_devices;
+  FakeThp thp;
   RunDir run{run_tmp.path() / "run", ::geteuid()};
 
   Host host(proc::ProcessTable& procs, criu::Runner& criu, Progress& progress, cuda::GpuInventory& gpus,
@@ -375,6 +398,7 @@ struct CommonSeams {
                 .gpu_devices = devices ? *devices : gpu_devices,
                 .run = run,
                 .amd = amd,
+                .thp = &thp,
                 .self_exe = "/bin/true"};  // a guardian that exits at once
   }
 };
@@ -394,6 +418,7 @@ struct FakeHost {
   FakeHandlerProbe handlers;
   FakeControl& control = seams.control;
   FakePrivileges& privileges = seams.privileges;
+  FakeThp& thp = seams.thp;
   const RunDir& run = seams.run;
   Host host = seams.host(procs, criu, progress, gpus, cuda_backends, freezer, handlers);
 };

@@ -99,3 +99,17 @@ TEST(CliCheckpoint, ExportMakesTheImageDirOptional) {
   Parsed r;
   EXPECT_THROW(parse(r.app, {"checkpoint", "--pid", "5", "--export", "/a", "--compress", "xz"}), CLI::ValidationError);
 }
+
+TEST(CliCheckpoint, ThpWindowIsOffOnOrForce) {
+  auto window = [](std::vector<std::string> extra) {
+    Parsed p;
+    std::vector<std::string> args{"checkpoint", "--pid", "7", "--image-dir", "/i"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    parse(p.app, args);
+    return p.cmd->core.thp_window;
+  };
+  EXPECT_EQ(window({}), mm::ThpWindow::off);
+  EXPECT_EQ(window({"--thp-window"}), mm::ThpWindow::on);
+  EXPECT_EQ(window({"--thp-window=force"}), mm::ThpWindow::force);
+  EXPECT_THROW(window({"--thp-window=always"}), CLI::ParseError);
+}

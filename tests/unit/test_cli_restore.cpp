@@ -78,3 +78,15 @@ TEST(CliRestore, ImportMakesTheImageDirOptional) {
   EXPECT_EQ(q.cmd->import_file, "/a.tar");
   EXPECT_EQ(q.cmd->core.image_dir, "/x");
 }
+
+TEST(CliRestore, ThpWindow) {
+  Parsed p;
+  parse(p.app, {"restore", "--image-dir", "/img", "--thp-window"});
+  EXPECT_EQ(p.cmd->core.thp_window, mm::ThpWindow::on);
+  Parsed forced;
+  parse(forced.app, {"restore", "--thp-window=force", "--image-dir", "/img"});
+  EXPECT_EQ(forced.cmd->core.thp_window, mm::ThpWindow::force);
+  Parsed none;
+  parse(none.app, {"restore", "--image-dir", "/img"});
+  EXPECT_EQ(none.cmd->core.thp_window, mm::ThpWindow::off);
+}

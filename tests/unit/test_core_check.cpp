@@ -1,6 +1,7 @@
 // core/check: the host checks, with a fake /proc and /dev and a fake criu.
 #include "core/check.hpp"
 
+#include "mm/thp.hpp"
 #include "support.hpp"
 
 #include <gmock/gmock.h>
@@ -127,4 +128,20 @@ TEST(CoreCheck, IptablesRestoreIsLookedUpInPath) {
   EXPECT_THAT(h.item(missing, "iptables-restore").hint, HasSubstr("install iptables"));
   EXPECT_EQ(h.item(found, "iptables-restore").verdict, Verdict::ok);
   EXPECT_EQ(h.item(found, "iptables-restore").detail, (h.dir / "bin" / "iptables-restore").string());
+}
+
+TEST(CoreCheck, ThpModeAndWhatTheWindowBuys) {
+  FakeHost h;
+  h.env.sys = h.dir / "sys";
+  fs::create_directories(mm::thp_enabled_path(h.env.sys).parent_path());
+  put_file(mm::thp_enabled_path(h.env.sys), "always [madvise] never\n");
+  auto r = run_checks(h.env);
+  const auto& thp = h.item(r, "transparent huge pages");
+  EXPECT_EQ(thp.verdict, Verdict::ok);
+  EXPECT_THAT(thp.detail, HasSubstr("mode madvise"));
+  EXPECT_THAT(thp.detail, HasSubstr("GPU checkpoint 5.1 -> 2.7 s, criu dump 6.0 -> 3.9 s"));
+  fs::remove(mm::thp_enabled_path(h.env.sys));
+  auto none = h.item(run_checks(h.env), "transparent huge pages");  // optional: not a warning
+  EXPECT_EQ(none.verdict, Verdict::ok);
+  EXPECT_THAT(none.detail, HasSubstr("goes on without a window"));
 }

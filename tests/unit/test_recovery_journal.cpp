@@ -87,6 +87,25 @@ TEST(Journal, AProcessTreeJournalHasNoContainerAndOldJournalsReadWithout) {
   EXPECT_FALSE(back->container);
 }
 
+TEST(Journal, AHeldThpWindowRoundTripsAndNoneIsNull) {
+  JournalData d = sample();
+  EXPECT_TRUE(to_json(d)["thp_window"].is_null());
+  d.thp_window = "madvise";
+  auto j = to_json(d);
+  EXPECT_EQ(j["thp_window"], (nlohmann::json{{"original", "madvise"}}));
+  auto back = journal_from_json(j, "x");
+  ASSERT_TRUE(back) << back.error().what;
+  EXPECT_EQ(back->thp_window, "madvise");
+  j["thp_window"] = nlohmann::json::object();
+  EXPECT_FALSE(journal_from_json(j, "x"));
+  j["thp_window"] = 5;
+  EXPECT_FALSE(journal_from_json(j, "x"));
+  j.erase("thp_window");  // written before the field existed
+  back = journal_from_json(j, "x");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->thp_window, "");
+}
+
 TEST(Journal, AbsentGuardianAndCriuStayAbsent) {
   JournalData d = sample();
   d.guardian.reset();

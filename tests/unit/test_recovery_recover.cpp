@@ -279,6 +279,57 @@ TEST_F(Recover, BringsEveryLiveProcessToItsTargetAndRemovesTheJournal) {
   EXPECT_EQ(std::count(b.calls.begin(), b.calls.end(), "restore 300"), 1);
 }
 
+// A checkpoint journal of gpucr pid 1 (gone) that holds the huge-page window, which the run
+// directory records as opened from `madvise` and the host shows as `always`.
+class RecoverThp : public Recover {
+ protected:
+  fs::path write_thp_journal() {
+    EXPECT_TRUE(run_.ensure("thp"));
+    EXPECT_TRUE(write_file_atomic(run_.thp() / "original", "madvise\n"));
+    EXPECT_TRUE(write_file_atomic(run_.thp() / "checkpoint-1-x.holder", "pid=1 start=1001\n"));
+    thp_.current = mm::ThpMode::always;
+    JournalData d;
+    d.id = "checkpoint-1-x";
+    d.op = "checkpoint";
+    d.owner = {1, 1001};
+    d.phase = "criu dump";
+    d.thp_window = "madvise";
+    fs::path path = run_.ops() / "checkpoint-1-x.json";
+    EXPECT_TRUE(write_file_atomic(path, to_json(d).dump(), 0600));
+    return path;
+  }
+  RecoverReport recover_it(const fs::path& journal) {
+    ScriptedCheckpointer b;
+    auto seams = deps(b);
+    seams.thp = &thp_;
+    return recover(journal, seams);
+  }
+  fakes::FakeThp thp_;
+};
+
+TEST_F(RecoverThp, AHeldThpWindowIsClosedForTheDeadOperation) {
+  fs::path path = write_thp_journal();
+  auto rep = recover_it(path);
+  ASSERT_TRUE(rep.status) << rep.status.error().what;
+  EXPECT_EQ(thp_.current, mm::ThpMode::madvise);
+  EXPECT_FALSE(fs::exists(run_.thp() / "original"));
+  EXPECT_FALSE(fs::exists(run_.thp() / "checkpoint-1-x.holder"));
+  EXPECT_NE(std::find(rep.lines.begin(), rep.lines.end(),
+                      "closed the THP window: the transparent huge page mode is madvise again"),
+            rep.lines.end());
+  EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(RecoverThp, AThpWindowAnotherLiveOperationHoldsStaysOpen) {
+  fs::path path = write_thp_journal();
+  ASSERT_TRUE(write_file_atomic(run_.thp() / "restore-77-y.holder", "pid=77 start=1077\n"));
+  table_.alive_pids = {77};
+  ASSERT_TRUE(recover_it(path).status);
+  EXPECT_EQ(thp_.current, mm::ThpMode::always);
+  EXPECT_TRUE(thp_.writes.empty());
+  EXPECT_TRUE(fs::exists(run_.thp() / "original"));
+}
+
 TEST_F(Recover, IncompleteRecoveryKeepsTheJournal) {
   table_.alive_pids = {300};
   ScriptedCheckpointer b;
