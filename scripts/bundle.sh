@@ -28,8 +28,9 @@ scripts/build.sh >/dev/null
 
 rm -rf bundle
 mkdir -p bundle/bin bundle/criu bundle/lib
-strip -o bundle/bin/gpucr build/src/cli/gpucr
-cp -L "$(ldd build/src/cli/gpucr | awk '$1 == "libarchive.so.13" { print $3 }')" bundle/lib/libarchive.so.13
+build=${BUILD_DIR:-build}  # scripts/build.sh builds there too
+strip -o bundle/bin/gpucr "$build/src/cli/gpucr"
+cp -L "$(ldd "$build/src/cli/gpucr" | awk '$1 == "libarchive.so.13" { print $3 }')" bundle/lib/libarchive.so.13
 cat >bundle/env.sh <<'ENV'
 # Source from the directory above bundle/: gpucr and criu first in PATH; Debian 12's libarchive
 # only where the machine has none.
@@ -38,7 +39,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libarchive\.so\.13 '; then
   export LD_LIBRARY_PATH="$PWD/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 ENV
-tar -C "$prefix" --exclude=./usr/share -cf - . | tar -C bundle/criu -xf -
+tar -C "$prefix" --exclude=./usr/share --exclude=./usr/lib/x86_64-linux-gnu/gconv -cf - . | tar -C bundle/criu -xf -
 # A wrapper that runs the criu of a prefix unpacked beside it through the prefix's own loader.
 criu_wrapper() { # WRAPPER PREFIX_RELATIVE_TO_WRAPPER_DIR
   cat >"$1" <<WRAP
@@ -52,7 +53,7 @@ WRAP
 criu_wrapper bundle/bin/criu ../criu
 if [ -n "${GPUCR_CRIU_ALT_PREFIX:-}" ]; then
   mkdir -p bundle/criu-alt/bin bundle/criu-alt/prefix
-  tar -C "$GPUCR_CRIU_ALT_PREFIX" --exclude=./usr/share -cf - . | tar -C bundle/criu-alt/prefix -xf -
+  tar -C "$GPUCR_CRIU_ALT_PREFIX" --exclude=./usr/share --exclude=./usr/lib/x86_64-linux-gnu/gconv -cf - . | tar -C bundle/criu-alt/prefix -xf -
   criu_wrapper bundle/criu-alt/bin/criu ../prefix
 fi
 if [ -n "${GPUCR_CUDA_CHECKPOINT:-}" ]; then install -m 755 "$GPUCR_CUDA_CHECKPOINT" bundle/bin/cuda-checkpoint; fi

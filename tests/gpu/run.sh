@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # GPU tests, run on the device machine (an H100/H200 with the NVIDIA driver) from the repo root:
 #   scripts/bundle.sh here, carry bundle/, then on the device: bash tests/gpu/run.sh [SCENARIO...]
-# Scenarios (default: all but remap and archive): single tool two leave frozen container pytorch
-# demo (tool: single through NVIDIA's cuda-checkpoint binary);
+# Scenarios (default: all but remap and archive): single tool thp two leave frozen container
+# pytorch demo (tool: single through NVIDIA's cuda-checkpoint binary; thp: single 8 GiB with
+# --thp-window);
 # remap needs two GPUs; archive (export/import) moves GPUCR_ARCHIVE_GIB GiB (default 8) through an
 # archive file on disk and through a pipe, timed against the plain image-directory round trip.
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
@@ -66,6 +67,17 @@ scenario_single() {
 scenario_tool() {
   local tool; tool=$(command -v cuda-checkpoint) || { failed tool "no cuda-checkpoint on PATH (scripts/bundle.sh carries it)"; return; }
   scenario_single 4 tool --cuda-backend tool --cuda-checkpoint "$tool"
+}
+
+# The huge-page staging window (--thp-window): THP `always` while the GPU state is staged and
+# criu runs, the host's mode back after the checkpoint and after the restore.
+scenario_thp() {
+  local f=/sys/kernel/mm/transparent_hugepage/enabled before after
+  before=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$f")
+  scenario_single 8 thp --thp-window
+  after=$(sed -n 's/.*\[\(.*\)\].*/\1/p' "$f")
+  if [ "$before" = "$after" ]; then pass "thp: host mode $before before and after"; else failed thp "host mode $before before, $after after"; fi
+  grep -E 'THP window|gpu checkpoint|criu (dump|restore)|gpu restore' "$OUT/thp.ckpt" "$OUT/thp.rst"
 }
 
 # A tree of two CUDA processes under a non-CUDA parent.
@@ -300,7 +312,10 @@ scenario_archive() {
 build
 gpucr check | tee "$OUT/check.txt"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(single tool two leave frozen container pytorch demo)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(single tool thp two leave frozen container pytorch demo)
+if [ ${#@} -eq 0 ] && [ "$(nvidia-smi -L | wc -l)" -lt 2 ]; then
+  log "skipped: remap (restore onto the other GPU) needs two GPUs; this machine has $(nvidia-smi -L | wc -l)"
+fi
 for s in "${scenarios[@]}"; do
   log "== $s"
   "scenario_$s"
