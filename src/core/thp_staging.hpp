@@ -33,7 +33,7 @@ class ThpStaging {
 
 // What `gpucr check` says the window buys (docs/FACTS.md, an 8 GiB process on an H100).
 inline constexpr const char* kThpWindowGain =
-    "--thp-window (THP `always` while gpucr stages GPU state and criu runs) measured on an H100, 8 GiB process: "
+    "`always` instead of `madvise` measured on an H100, 8 GiB process: "
     "GPU checkpoint 5.1 -> 2.7 s, criu dump 6.0 -> 3.9 s, criu restore 5.6 -> 3.8 s, GPU restore 2.1 -> 1.7 s";
 
 }  // namespace gpucr
