@@ -250,10 +250,10 @@ Result<ExtractResult> Extractor::extract(const ExtractOptions& o) {
     res.bytes_written += e.size;
     return {};
   };
-  for (const auto& [name, data] : head_.members) {  // verified already
-    const IndexEntry* e = head_.index.find(name);
+  for (const auto& member : head_.members) {  // verified already
+    const IndexEntry* e = head_.index.find(member.first);
     res.bytes_verified += e->size;
-    if (writes(*e)) GPUCR_TRY(write_to(*e, [&](const auto& sink) { return sink(data); }));
+    if (writes(*e)) GPUCR_TRY(write_to(*e, [&](const auto& sink) { return sink(member.second); }));
   }
   for (size_t i = next_; i < entries.size(); ++i) {
     const auto& e = entries[i];
