@@ -138,7 +138,7 @@ def criu_stats(env=None):
     out = {}
     for key in ("dump_stats", "restore_stats"):
         for name, v in (doc.get(key) or {}).items():
-            out[f"{key[:-6]} {name}"] = v / 1e6 if name.endswith("_time") else v
+            out[f"{key[:-6]} {name}"] = float(v) / 1e6 if name.endswith("_time") else float(v)
     return out
 
 
@@ -274,7 +274,7 @@ def main():
 
 
 def med(runs, key):
-    vals = [r[key] for r in runs if key in r]
+    vals = [float(r[key]) for r in runs if key in r]  # protobuf's JSON writes 64-bit counts as strings
     return statistics.median(vals) if vals else float("nan")
 
 
