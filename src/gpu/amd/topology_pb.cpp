@@ -1,4 +1,5 @@
 #include "gpu/amd/topology_pb.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 
@@ -41,7 +42,7 @@ void to_pb(const Topology& t, pb::AmdTopology* out) {
   for (const auto& h : t.hidden) {
     auto* ph = out->add_hidden();
     ph->set_id(h.id);
-    ph->set_why(h.why);
+    ph->set_why(printable_utf8(h.why));  // proto3 string: UTF-8 only; the reason may quote a path
   }
 }
 

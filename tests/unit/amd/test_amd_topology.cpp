@@ -112,6 +112,17 @@ TEST(AmdTopology, ManifestRecordRoundTrips) {
   EXPECT_EQ(back.hidden[0].why, "why");
 }
 
+// Found by fuzz_amd_read_topology (corpus/amd_read_topology/crash-utf8-hidden-why): a hidden
+// node's reason quotes what sysfs held, which may be any bytes; the record must parse back.
+TEST(AmdTopology, AHiddenNodesReasonThatIsNotUtf8IsRecordedEscaped) {
+  Topology t = read("xgmi_hive");
+  t.hidden.push_back({7, "gpu_id is not a number: '\xff\xfe'"});
+  pb::AmdTopology rec, parsed;
+  to_pb(t, &rec);
+  ASSERT_TRUE(parsed.ParseFromString(rec.SerializeAsString()));
+  EXPECT_EQ(from_pb(parsed).hidden.at(0).why, "gpu_id is not a number: '\\xFF\\xFE'");
+}
+
 TEST(AmdTopology, PluginImageDeviceEntriesBecomeATopology) {
   criu::CriuKfd kfd;
   kfd.set_pid(10);
