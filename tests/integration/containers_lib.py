@@ -39,7 +39,11 @@ BUSYBOX = shutil.which("busybox")
 # The workload of every test container: a counter written to the bind-mounted /data every 50 ms
 # (through a rename, so a checkpoint never leaves a half-written file). After a restore it must
 # go on from where it was, not start again from 1.
-COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count.tmp; mv /data/count.tmp /data/count; sleep 0.05; done"
+# Two forks an iteration (mv, sleep): each is a moment at which criu's cgroup freeze can catch a
+# child between fork and exec, which made runc's criu time out ("Unseizable non-zombie ..., state
+# D") now and then in the Debian unstable root; ten iterations a second keep that rare and still
+# count several times within any 0.3 s a test watches.
+COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /data/count.tmp; mv /data/count.tmp /data/count; sleep 0.1; done"
 APPLETS = ["sh", "sleep", "echo", "cat", "ls", "mkdir", "mv", "true", "false", "ps", "kill", "test", "env"]
 
 # Fake CUDA inside containers (see the module's docstring).
