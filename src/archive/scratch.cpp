@@ -1,4 +1,5 @@
 #include "archive/scratch.hpp"
+#include "util/file.hpp"
 
 #include <sys/statvfs.h>
 
@@ -36,9 +37,7 @@ ScratchDir::~ScratchDir() {
 
 Status ScratchDir::remove() {
   if (path_.empty()) return {};
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-  if (ec) return fail(sys_error("cannot remove " + path_.string(), ec.value()));
+  GPUCR_TRY(remove_tree(path_));
   path_.clear();
   return {};
 }

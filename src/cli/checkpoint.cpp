@@ -20,9 +20,7 @@ static int run_checkpoint(CheckpointCommand& cmd) {
     if (!a) return print_error(a.error());
     req.archive = *a;
   }
-  if (auto st = req.archive && req.image_dir.empty() ? absolute_path(req.work_dir, "--work-dir")
-                                                     : absolute_paths(req.image_dir, req.work_dir);
-      !st) {
+  if (auto st = absolute_paths(req.image_dir, req.work_dir, req.archive.has_value()); !st) {
     return print_error(st.error());
   }
   if (!cmd.container.container.empty()) {

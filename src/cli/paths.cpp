@@ -27,7 +27,9 @@ CLI::Validator seconds_between(double lo, double hi) {
       "SECONDS in [" + CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "]");
 }
 
-Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work) {
+Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work,
+                      bool image_optional) {
+  if (image.empty() && image_optional) return absolute_path(work, "--work-dir");
   std::optional<std::filesystem::path> img = image;
   GPUCR_TRY(absolute_path(img, "--image-dir"));
   image = *img;

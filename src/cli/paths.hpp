@@ -12,8 +12,10 @@
 
 namespace gpucr::cli {
 
-// `image` (required, not empty) and `work` (when given) made absolute against the cwd.
-Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work);
+// `image` and `work` (when given) made absolute against the cwd. `image` is required unless
+// `image_optional` (an archive's export or import, which can use a private directory instead).
+Status absolute_paths(std::filesystem::path& image, std::optional<std::filesystem::path>& work,
+                      bool image_optional = false);
 // One optional path made absolute; `option` names it in the error.
 Status absolute_path(std::optional<std::filesystem::path>& p, const char* option);
 

@@ -21,9 +21,7 @@ static int run_restore(RestoreCommand& cmd) {
     if (!a) return print_error(a.error());
     req.archive = *a;
   }
-  if (auto st = req.archive && req.image_dir.empty() ? absolute_path(req.work_dir, "--work-dir")
-                                                     : absolute_paths(req.image_dir, req.work_dir);
-      !st) {
+  if (auto st = absolute_paths(req.image_dir, req.work_dir, req.archive.has_value()); !st) {
     return print_error(st.error());
   }
   if (auto st = absolute_path(req.pid_file, "--pid-file"); !st) return print_error(st.error());

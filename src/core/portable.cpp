@@ -6,6 +6,7 @@
 #include "core/manifest.hpp"
 #include "criu/inventory.hpp"
 #include "util/fd.hpp"
+#include "util/file.hpp"
 #include "util/signals.hpp"
 #include "util/strings.hpp"
 
@@ -68,14 +69,8 @@ class Output {
   // FILE appears, whole (fsynced, renamed, directory fsynced).
   Status commit() {
     if (tmp_.empty()) return {};
-    if (::fsync(fd_) != 0) return fail(sys_error("cannot fsync " + tmp_.string(), errno));
-    if (::rename(tmp_.c_str(), file_.c_str()) != 0) {
-      return fail(sys_error("cannot rename " + tmp_.string() + " to " + file_.string(), errno));
-    }
+    GPUCR_TRY(commit_file(fd_, tmp_, file_));
     tmp_.clear();
-    fs::path dir = file_.parent_path().empty() ? fs::path(".") : file_.parent_path();
-    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d) ::fsync(d.get());
     return {};
   }
 
@@ -247,6 +242,37 @@ Result<Input> open_input(const ArchiveIn& a) {
   return in;
 }
 
+// Whether this host can take the archive's checkpoint, judged before anything is extracted; the
+// GPU map it would use is shown.
+Status check_destination(const RestoreRequest& req, Host& host, const pb::Manifest& manifest,
+                         const archive::Head& head, const fs::path& dir, const std::string& what) {
+  fs::path where = dir.empty() ? req.archive->scratch_parent : existing_dir(dir);
+  std::uint64_t staged = is_on_tmpfs(where) ? head.index.file_bytes() : 0;
+  auto d = GPUCR_TRY(assess_destination(manifest, host, req.criu.plugins_dir.value_or(host.criu_plugin_dir),
+                                        req.device_map, req.cuda.allocation, staged));
+  for (const auto& n : d.verdict.notes) host.progress.note(n);
+  GPUCR_TRY(d.verdict.status(what));
+  if (d.map_error) return fail(std::move(*d.map_error).context(what));
+  if (d.map && !d.map->pairs.empty()) host.progress.note("GPU map (" + d.map->how + "): " + d.map->describe());
+  return {};
+}
+
+// After the restore: a private directory goes once the job runs; after a failure the extracted
+// images stay, and the error says how to retry from them.
+void settle_scratch(RestoreReport& r, archive::ScratchDir& scratch, const fs::path& dir, Host& host) {
+  if (r.status) {
+    if (!scratch.empty()) {
+      if (auto st = scratch.remove(); !st) host.progress.note(st.error().what);
+    }
+    return;
+  }
+  scratch.keep();
+  Error e = r.status.error();
+  e.details.push_back("the extracted images stay in " + dir.string() + ": after fixing the cause, `gpucr restore --image-dir " +
+                      dir.string() + "` retries without the archive");
+  r.status = fail(std::move(e));
+}
+
 }  // namespace
 
 ImportReport import_and_restore(const RestoreRequest& req, Host& host) {
@@ -267,17 +293,7 @@ ImportReport import_and_restore(const RestoreRequest& req, Host& host) {
     manifest = GPUCR_TRY(decode_manifest(x->head().members.at(kArchiveManifest), what + ": " + kArchiveManifest));
     return {};
   });
-  p.step("check destination", [&]() -> Status {
-    fs::path where = dir.empty() ? a.scratch_parent : existing_dir(dir);
-    std::uint64_t staged = is_on_tmpfs(where) ? x->head().index.file_bytes() : 0;
-    auto d = GPUCR_TRY(assess_destination(manifest, host, req.criu.plugins_dir.value_or(host.criu_plugin_dir),
-                                          req.device_map, req.cuda.allocation, staged));
-    for (const auto& n : d.verdict.notes) host.progress.note(n);
-    GPUCR_TRY(d.verdict.status(what));
-    if (d.map_error) return fail(std::move(*d.map_error).context(what));
-    if (d.map && !d.map->pairs.empty()) host.progress.note("GPU map (" + d.map->how + "): " + d.map->describe());
-    return {};
-  });
+  p.step("check destination", [&] { return check_destination(req, host, manifest, x->head(), dir, what); });
   p.step("extract archive", [&]() -> Status {
     if (dir.empty()) {
       scratch = GPUCR_TRY(archive::ScratchDir::create(a.scratch_parent, "import"));
@@ -304,17 +320,7 @@ ImportReport import_and_restore(const RestoreRequest& req, Host& host) {
   out.restore = restore(r, host);
   auto& phases = out.restore.phases;
   phases.insert(phases.begin(), p.timings().begin(), p.timings().end());
-  if (out.restore.status) {
-    if (!scratch.empty()) {
-      if (auto st = scratch.remove(); !st) host.progress.note(st.error().what);
-    }
-    return out;
-  }
-  scratch.keep();
-  Error e = out.restore.status.error();
-  e.details.push_back("the extracted images stay in " + dir.string() + ": after fixing the cause, `gpucr restore --image-dir " +
-                      dir.string() + "` retries without the archive");
-  out.restore.status = fail(std::move(e));
+  settle_scratch(out.restore, scratch, dir, host);
   return out;
 }
 

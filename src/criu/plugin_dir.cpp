@@ -1,5 +1,6 @@
 #include "criu/plugin_dir.hpp"
 
+#include "util/file.hpp"
 #include "util/strings.hpp"
 
 #include <sys/stat.h>
@@ -79,9 +80,7 @@ PluginDir::~PluginDir() { (void)remove(); }
 
 Status PluginDir::remove() {
   if (path_.empty()) return {};
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-  if (ec) return fail(sys_error("cannot remove " + path_.string(), ec.value()));
+  GPUCR_TRY(remove_tree(path_));
   path_.clear();
   return {};
 }

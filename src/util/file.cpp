@@ -81,15 +81,26 @@ Status write_file_atomic(const fs::path& path, std::string_view data, mode_t mod
   Defer cleanup([&] { ::unlink(tmp.c_str()); });
   GPUCR_TRY(write_all(fd.get(), data, tmp));
   if (::fchmod(fd.get(), mode) != 0) return fail(sys_error("cannot chmod " + tmp.string(), errno));
-  if (::fsync(fd.get()) != 0) return fail(sys_error("cannot fsync " + tmp.string(), errno));
-  fd.reset();
+  GPUCR_TRY(commit_file(fd.get(), tmp, path));
+  cleanup.dismiss();
+  return {};
+}
+
+Status commit_file(int fd, const fs::path& tmp, const fs::path& path) {
+  if (::fsync(fd) != 0) return fail(sys_error("cannot fsync " + tmp.string(), errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail(sys_error("cannot rename " + tmp.string() + " to " + path.string(), errno));
   }
-  cleanup.dismiss();
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
+  return {};
+}
+
+Status remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return fail(sys_error("cannot remove " + dir.string(), ec.value()));
   return {};
 }
 

@@ -32,6 +32,13 @@ Result<std::string> read_untrusted(const fs::path& path, const ReadLimits& limit
 // fsyncs the directory: readers see the old or the new content, never a mix.
 Status write_file_atomic(const fs::path& path, std::string_view data, mode_t mode = 0600);
 
+// The last step of an atomic write: fsyncs `fd` (the written temporary file `tmp`), renames `tmp`
+// over `path`, fsyncs `path`'s directory.
+Status commit_file(int fd, const fs::path& tmp, const fs::path& path);
+
+// Removes `dir` and everything below it; a missing one is fine.
+Status remove_tree(const fs::path& dir);
+
 // Creates `dir` (and missing parents) with mode 0700. An existing directory must be empty
 // when `must_be_empty`, and its mode is then tightened to 0700; otherwise (a work dir the user
 // named, possibly /tmp) it is used as it is.
