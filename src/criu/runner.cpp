@@ -31,6 +31,25 @@ std::vector<std::string> error_lines(std::string_view log, size_t max) {
   return out;
 }
 
+std::optional<std::string> explain(const std::vector<std::string>& error_lines) {
+  // compel: "Unseizable non-zombie PID found, state D, err ..." (the ", err" part since criu 3.15).
+  static constexpr std::string_view kUnseizable = "Unseizable non-zombie ";
+  for (const auto& line : error_lines) {
+    size_t at = line.find(kUnseizable);
+    if (at == std::string::npos) continue;
+    std::string_view rest = std::string_view(line).substr(at + kUnseizable.size());
+    std::string_view pid = rest.substr(0, rest.find(' '));
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (rest.find(" found, state D") != pid.size()) continue;
+    std::string p(pid);
+    return "pid " + p + " stayed in uninterruptible sleep (state D) while criu stopped the tasks, and criu can't "
+           "seize such a task; the usual cause is a process waiting for a vfork child (a shell starting a "
+           "command, posix_spawn) that the cgroup freeze caught before its exec, which passes: checkpoint again; "
+           "if it persists, /proc/" + p + "/stack shows where pid " + p + " waits";
+  }
+  return std::nullopt;
+}
+
 Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(pid_t)>& started) {
   Command cmd;
   cmd.argv.push_back(bin_.path.string());

@@ -60,4 +60,9 @@ class ExecRunner : public Runner {
 // out the RLIMIT_NOFILE line criu logs on every run where it lacks CAP_SYS_RESOURCE (harmless).
 std::vector<std::string> error_lines(std::string_view log, size_t max = 20);
 
+// What gpucr knows about a failure that criu's Error lines don't say, as advice for the user
+// (starting with the pid it concerns), or nothing. Known: a task criu could not seize because it
+// was in state D under a cgroup freeze (a vfork parent whose child the freeze caught).
+std::optional<std::string> explain(const std::vector<std::string>& error_lines);
+
 }  // namespace gpucr::criu

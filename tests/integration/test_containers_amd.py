@@ -47,7 +47,7 @@ def test_containers_amd_checkpoint_and_restore_run_the_runtimes_criu_with_only_t
     data.mkdir()
     (data / "kfd").write_text("stand-in for /dev/kfd\n")
     cid = unique()
-    bundle = runc.bundle(busybox_rootfs, cid, data, args=["sh", "-c", "exec 9</data/kfd; while :; do sleep 1; done"])
+    bundle = runc.bundle(busybox_rootfs, cid, data, args=["sh", "-c", "exec 9</data/kfd; while :; do (sleep 1); done"])
     runc.start(cid, bundle)
     img = tmp_path / "img"
     # The process table shows the fd by its path inside the container or on the host.

@@ -9,7 +9,9 @@
 using namespace gpucr;
 using namespace gpucr::fakes;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::StartsWith;
 
 // Excerpt of a failed `criu restore -v4` log (criu 4.1.1, measured): lines of the main criu
 // process and lines logged by restored task 10701.
@@ -37,6 +39,28 @@ TEST(CriuRunner, ErrorLinesWithoutTimestamps) {
 
 TEST(CriuRunner, ErrorLinesIgnoreMentionsOfErrorInsideLines) {
   EXPECT_THAT(criu::error_lines("(00.1) Checking Error (not one)\n(00.2) 12x: Error (a): b\n"), IsEmpty());
+}
+
+// The freeze timeout of runc's criu in the Debian unstable root, its dump.log at -v4 (criu 4.2.1):
+// a busybox sh in vfork's wait with its child frozen before exec.
+TEST(CriuRunner, ExplainNamesTheTaskCriuCouldNotSeizeInStateD) {
+  auto lines = criu::error_lines(
+      "(10.007813) Error (criu/cr-dump.c:1655): Timeout reached. Try to interrupt: 0\n"
+      "(10.007861) Error (compel/src/lib/infect.c:262): Unseizable non-zombie 660 found, state D, err 0/0\n");
+  auto why = criu::explain(lines);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_THAT(*why, StartsWith("pid 660 stayed in uninterruptible sleep (state D)"));
+  EXPECT_THAT(*why, HasSubstr("vfork"));
+  EXPECT_THAT(*why, HasSubstr("/proc/660/stack"));
+}
+
+TEST(CriuRunner, ExplainKnowsNothingOfOtherFailures) {
+  EXPECT_FALSE(criu::explain({}).has_value());
+  EXPECT_FALSE(criu::explain({"Error (criu/cr-dump.c:2093): Dumping FAILED."}).has_value());
+  // Another state is another story (a stopped or traced task), and a malformed pid is no pid.
+  EXPECT_FALSE(criu::explain({"Error (compel/src/lib/infect.c:262): Unseizable non-zombie 15 found, state S"}).has_value());
+  EXPECT_FALSE(criu::explain({"Error (x): Unseizable non-zombie 1x5 found, state D"}).has_value());
+  EXPECT_FALSE(criu::explain({"Error (x): Unseizable non-zombie  found, state D"}).has_value());
 }
 
 TEST(CriuRunner, ErrorLinesAreCappedAtTwenty) {
