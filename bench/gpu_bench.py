@@ -14,14 +14,18 @@ device memory word by word and the counters going on):
   gpucr-criu-alt  gpucr with a second criu first in PATH (bundle/criu-alt, e.g. 4.1.1)
   gpucr-v4        gpucr with --criu-log-level 4
 All use the same criu (but gpucr-criu-alt), the same host settings (THP as the host has it, except
-inside gpucr+thp's window) and the same image directory on /dev/shm.
+inside gpucr+thp's window) and the same image directory on /dev/shm, unless the method's name ends
+in a placement (criu's image placement is one of issue 12's levers):
+  METHOD@huge     images on a tmpfs of their own mounted with huge=always (the harness mounts it
+                  at /tmp/gpucr-bench-huge for the run and unmounts it after; /dev/shm is huge=never)
+  METHOD@disk     images in /var/tmp (the machine's disk)
 
 Downtime: from the first lock to the image complete (GPU checkpoint + criu dump), plus from the
 restore's start to the last unlock (gpucr: the whole restore command). Per phase, medians over
 --reps. Every run records the device, the host's THP mode, the criu version, and criu's own
 statistics of the image (stats-dump, stats-restore: freezing, frozen, memdump, memwrite, pages).
 
-usage: gpu_bench.py --workload PATH [--reps N] [--out FILE] [--scenario K:G[:METHOD,...] ...]
+usage: gpu_bench.py --workload PATH [--reps N] [--out FILE] [--scenario K:G[:METHOD[@PLACE],...] ...]
        (default scenarios: 1:8 4:6 2:8 1:16, each with plugin-like, gpucr, gpucr+thp)
 """
 import argparse
@@ -34,7 +38,9 @@ import subprocess
 import sys
 import time
 
-IMG = "/dev/shm/gpucr-bench"
+IMG = "/dev/shm/gpucr-bench"  # the current run's image directory (run_placed() moves it)
+HUGE_MNT = "/tmp/gpucr-bench-huge"
+PLACES = {"shm": IMG, "huge": HUGE_MNT + "/img", "disk": "/var/tmp/gpucr-bench"}
 THP = "/sys/kernel/mm/transparent_hugepage/enabled"
 ALT_CRIU = os.environ.get("GPUCR_CRIU_ALT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bundle",
                                                            "criu-alt", "bin")
@@ -211,6 +217,26 @@ METHODS = {
 }
 
 
+def run_placed(method, workload, k, gib, st):
+    """METHODS[name] with its images where METHOD@PLACE says (PLACES)."""
+    global IMG
+    name, _, place = method.partition("@")
+    mounted = False
+    if place == "huge":
+        os.makedirs(HUGE_MNT, exist_ok=True)
+        size = int(k * gib * 1.2) + 4  # the image is a little more than the GPU memory
+        sh("mount", "-t", "tmpfs", "-o", f"size={size}G,huge=always,mode=0700", "tmpfs", HUGE_MNT)
+        mounted = True
+    IMG = PLACES[place or "shm"]
+    try:
+        return METHODS[name](workload, k, gib, st)
+    finally:
+        shutil.rmtree(IMG, ignore_errors=True)
+        IMG = PLACES["shm"]
+        if mounted:
+            sh("umount", HUGE_MNT, check=False)
+
+
 def tool_startup(workload, st):
     """What one cuda-checkpoint invocation costs here: --get-state on a running 1 GiB process."""
     if not shutil.which("cuda-checkpoint"):
@@ -258,7 +284,7 @@ def main():
         for rep in range(a.reps):
             for m in methods:
                 try:
-                    r = METHODS[m](a.workload, k, gib, st)
+                    r = run_placed(m, a.workload, k, gib, st)
                 except Exception as e:  # one failing method must not lose the others' numbers
                     print(f"{k}x{gib:g}GiB rep {rep} {m}: FAILED {e}", flush=True)
                     subprocess.run(["pkill", "-9", "-f", a.workload])

@@ -5,7 +5,8 @@
 # pytorch demo (tool: single through NVIDIA's cuda-checkpoint binary; thp: single 8 GiB with
 # --thp-window);
 # remap needs two GPUs; archive (export/import) moves GPUCR_ARCHIVE_GIB GiB (default 8) through an
-# archive file on disk and through a pipe, timed against the plain image-directory round trip.
+# archive file on disk (zstd, and uncompressed) and through a pipe, timed against the plain
+# image-directory round trip (GPUCR_ARCHIVE_MODES picks among plain file file-none pipe).
 # Each prints PASS/FAIL lines; logs and a summary go to $OUT (or /tmp/gpucr-gpu-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -256,10 +257,12 @@ archive_round() { # MODE GIB DIR
       gpucr checkpoint --pid "$pid" --image-dir "$dir/img" >"$OUT/archive-$mode.ckpt" 2>&1 || rc=$?
       t1=$(now); pid_free "$pid"; tw=$(now)
       [ $rc = 0 ] && { gpucr restore --image-dir "$dir/img" --detach >"$OUT/archive-$mode.rst" 2>&1 || rc=$?; } ;;
-    file)
-      TMPDIR=$dir gpucr checkpoint --pid "$pid" --export "$dir/job.tar.zst" >"$OUT/archive-$mode.ckpt" 2>&1 || rc=$?
+    file|file-none)  # file-none: the same uncompressed (--compress none), what zstd costs
+      local arc=$dir/job.tar.zst comp=()
+      [ "$mode" = file-none ] && { arc=$dir/job.tar; comp=(--compress none); }
+      TMPDIR=$dir gpucr checkpoint --pid "$pid" --export "$arc" "${comp[@]}" >"$OUT/archive-$mode.ckpt" 2>&1 || rc=$?
       t1=$(now); pid_free "$pid"; tw=$(now)
-      [ $rc = 0 ] && { TMPDIR=$dir gpucr restore --import "$dir/job.tar.zst" --detach >"$OUT/archive-$mode.rst" 2>&1 || rc=$?; } ;;
+      [ $rc = 0 ] && { TMPDIR=$dir gpucr restore --import "$arc" --detach >"$OUT/archive-$mode.rst" 2>&1 || rc=$?; } ;;
     pipe)
       TMPDIR=$dir gpucr checkpoint --pid "$pid" --export - 2>"$OUT/archive-$mode.ckpt" |
         TMPDIR=$dir gpucr restore --import - --detach >"$OUT/archive-$mode.rst" 2>&1
@@ -279,7 +282,7 @@ archive_round() { # MODE GIB DIR
     corrupt=$(kv "$st" corrupt); s=$(state_of "$rpid")
   fi
   kill -9 "$rpid" 2>/dev/null
-  size=$( [ -f "$dir/job.tar.zst" ] && du -h "$dir/job.tar.zst" | cut -f1 )
+  size=$(du -ch "$dir"/job.tar* 2>/dev/null | tail -1 | cut -f1); [ "$size" = 0 ] && size=
   local line
   if [ "$mode" = pipe ]; then  # both ends at once; includes init reaping the killed job
     line="pipe: checkpoint | restore $(secs "$t0" "$t2") s"
@@ -303,7 +306,7 @@ scenario_archive() {
   local gib=${GPUCR_ARCHIVE_GIB:-8} dir=${GPUCR_ARCHIVE_DIR:-/var/tmp/gpucr-gpu-archive}
   mkdir -p "$dir"
   archive_times=()
-  for mode in plain file pipe; do archive_round "$mode" "$gib" "$dir"; done
+  for mode in ${GPUCR_ARCHIVE_MODES:-plain file file-none pipe}; do archive_round "$mode" "$gib" "$dir"; done
   log "export/import timings, ${gib} GiB (images and archives in $dir):"
   printf '  %s\n' "${archive_times[@]}" | tee "$OUT/archive-times.txt"
   rm -rf "$dir"
