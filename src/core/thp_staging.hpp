@@ -31,9 +31,11 @@ class ThpStaging {
   recovery::Journal* journal_ = nullptr;  // set while the window is held
 };
 
-// What `gpucr check` says the window buys (docs/FACTS.md, an 8 GiB process on an H100).
+// What `gpucr check` says the window buys: gpucr with and without --thp-window on an H100 whose
+// host mode was `madvise` (docs/BENCHMARKS.md, 2026-12-07, one 8 GiB process).
 inline constexpr const char* kThpWindowGain =
-    "`always` instead of `madvise` measured on an H100, 8 GiB process: "
-    "GPU checkpoint 5.1 -> 2.7 s, criu dump 6.0 -> 3.9 s, criu restore 5.6 -> 3.8 s, GPU restore 2.1 -> 1.7 s";
+    "gpucr with the window against without on an H100 at `madvise`, 8 GiB process: downtime 12.3 -> 9.4 s "
+    "(GPU checkpoint 3.5 -> 2.5 s, criu dump 3.2 -> 2.8 s, criu restore 4.1 -> 2.7 s, GPU restore 1.6 -> 1.4 s; "
+    "48 GiB: 74.2 -> 57.2 s)";
 
 }  // namespace gpucr
