@@ -13,7 +13,9 @@
 //
 // The real runtime: GPUCR_RUNTIME (a name or path) when set, else NAME in PATH, never gpucr
 // itself. GPUCR_LOG_FILE (optional) receives the wrapper's log. GPUCR_DEVICE_MAP (optional) is a
-// restore's --device-map. Engines never pass these: a launcher script or the daemon sets them.
+// restore's --device-map. GPUCR_THP_WINDOW (optional: off, on or force) is --thp-window for the
+// checkpoints and restores the engine runs. Engines never pass these: a launcher script or the
+// daemon's environment sets them.
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/compose.hpp"
@@ -27,6 +29,7 @@
 #include "runtime/paths.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"
+#include "util/strings.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -82,6 +85,18 @@ int finish(const Status& st, const std::optional<ExitStatus>& runtime_exit) {
   return static_cast<int>(st.error().exit);
 }
 
+// GPUCR_THP_WINDOW: the --thp-window of every checkpoint and restore through the wrapper.
+Result<mm::ThpWindow> thp_window_from_env() {
+  const char* v = std::getenv("GPUCR_THP_WINDOW");
+  std::string_view s = v ? v : "";
+  if (s.empty() || s == "off") return mm::ThpWindow::off;
+  if (s == "on") return mm::ThpWindow::on;
+  if (s == "force") return mm::ThpWindow::force;
+  return fail(Error("GPUCR_THP_WINDOW is \"" + printable_utf8(s) + "\", not off, on or force", Exit::usage)
+                  .with_hint("set it to on (--thp-window), force (--thp-window=force) or off, where the engine's "
+                             "runtime is configured (the launcher script or the daemon's environment)"));
+}
+
 // The engine's command, from the command word on, exactly as given.
 ContainerRef engine_container(const fs::path& real, const runtime::Invocation& inv, const std::string& id) {
   ContainerRef c{.id = id, .runtime = real, .globals = inv.globals};
@@ -114,6 +129,9 @@ int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, const 
   engine_dirs(args.image_path, args.work_path, req.image_dir, req.work_dir);
   req.leave_running = args.leave_running;
   engine_criu_options(args, req.criu);
+  auto thp = thp_window_from_env();
+  if (!thp) return finish(fail(thp.error()), std::nullopt);
+  req.thp_window = *thp;
   auto rh = RealHost::create({.criu = inv.criu, .quiet = true});
   if (!rh) return finish(fail(rh.error()), std::nullopt);
   auto r = checkpoint(req, (*rh)->host());
@@ -129,6 +147,9 @@ int wrap_restore(const fs::path& real, const runtime::Invocation& inv, const run
   req.detach = args.detach;
   req.pid_file = args.pid_file;
   engine_criu_options(args, req.criu);
+  auto thp = thp_window_from_env();
+  if (!thp) return finish(fail(thp.error()), std::nullopt);
+  req.thp_window = *thp;
   if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) req.device_map = map;
   // The GPUs the engine (or Kubernetes' device plugin) gave the new container: its CUDA
   // processes go there, with no flag (core/gpu_allocation.hpp). runc's bundle defaults to its cwd.

@@ -15,6 +15,8 @@ import subprocess
 import pytest
 
 from conftest import need
+from containers_lib import (assert_counter_continues, busybox_rootfs, gpucr_env, read_count, runc,  # noqa: F401
+                            unique, wait_count_above)
 from helpers import GPUCR, wait_for
 
 THP = pathlib.Path("/sys/kernel/mm/transparent_hugepage/enabled")
@@ -207,3 +209,49 @@ def test_sigterm_of_gpucr_mid_dump_closes_the_window_in_the_rollback(thp, env, t
     assert thp_mode() == "madvise"
     assert env.thp_files() == ["lock"]
     tree.assert_healthy()
+
+
+def assert_every_swrk_under_always(seen):
+    """runc ran criu swrk (its feature check and the dump or restore), each time under `always`."""
+    swrks = [line for line in seen.read_text().splitlines() if line.startswith("swrk ")]
+    assert swrks and all("[always]" in line for line in swrks), seen.read_text()
+
+
+def test_the_runtime_wrapper_takes_the_window_from_gpucr_thp_window(thp, runc, busybox_rootfs, gpucr_env, tmp_path):
+    """Engines pass no gpucr options: GPUCR_THP_WINDOW (set where the runtime is configured) is
+    --thp-window for what they run through the wrapper; a bad value changes nothing."""
+    data = tmp_path / "data"
+    data.mkdir()
+    cid = unique()
+    runc.start(cid, runc.bundle(busybox_rootfs, cid, data))
+    wait_count_above(data, 5)
+    bundle = tmp_path / f"bundle-{cid}"
+    # runc runs criu from PATH: this one records the mode it starts under, then runs the real criu.
+    bindir = tmp_path / "criu-bin"
+    bindir.mkdir()
+    seen = tmp_path / "seen"
+    (bindir / "criu").write_text(f'#!/bin/sh\necho "$1 $(cat {THP})" >> "{seen}"\nexec "{shutil.which("criu")}" "$@"\n')
+    (bindir / "criu").chmod(0o755)
+    wrapper = gpucr_env.link_dir / "gpucr-runc"
+    env = dict(gpucr_env.env, PATH=f"{bindir}:{os.environ['PATH']}")
+    img = tmp_path / "img"
+
+    r = runc("checkpoint", "--image-path", img, "--work-path", tmp_path / "work", cid, runtime=wrapper,
+             env=dict(env, GPUCR_THP_WINDOW="yes"), check=False)
+    assert r.returncode == 2, r.stderr
+    assert 'GPUCR_THP_WINDOW is "yes", not off, on or force' in r.stderr, r.stderr
+    assert not img.exists() and not seen.exists(), "refused before anything ran"
+    assert runc.state(cid)["status"] == "running" and thp_mode() == "madvise"
+
+    runc("checkpoint", "--image-path", img, "--work-path", tmp_path / "work", cid, runtime=wrapper,
+         env=dict(env, GPUCR_THP_WINDOW="on"))
+    assert_every_swrk_under_always(seen)
+    assert thp_mode() == "madvise", "the window closed after the checkpoint"
+    at = read_count(data)
+    seen.unlink()
+    runc("restore", "--detach", "--image-path", img, "--work-path", tmp_path / "work2", "--bundle", bundle, cid,
+         runtime=wrapper, env=dict(env, GPUCR_THP_WINDOW="on"))
+    assert_every_swrk_under_always(seen)
+    assert thp_mode() == "madvise", "the window closed after the restore"
+    assert runc.state(cid)["status"] == "running"
+    assert_counter_continues(data, at)
