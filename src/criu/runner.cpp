@@ -32,7 +32,7 @@ std::vector<std::string> error_lines(std::string_view log, size_t max) {
 }
 
 std::optional<std::string> explain(const std::vector<std::string>& error_lines) {
-  // compel: "Unseizable non-zombie PID found, state D, err ..." (the ", err" part since criu 3.15).
+  // compel, criu 4.2.1: "Unseizable non-zombie PID found, state D, err -1/4".
   static constexpr std::string_view kUnseizable = "Unseizable non-zombie ";
   for (const auto& line : error_lines) {
     size_t at = line.find(kUnseizable);
