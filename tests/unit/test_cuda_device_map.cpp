@@ -168,6 +168,21 @@ TEST(DeviceMap, AutoPicksGpusOfTheSameChipAndCompletesTheMap) {
   EXPECT_EQ(plan_device_map(in)->how, "identity");
 }
 
+// Found by fuzz_cuda_plan_device_map (corpus crash-auto-gpu-not-in-manifest): a manifest whose GPU
+// list lacks a GPU its processes used made `auto` plan nothing and succeed; the restore would
+// then fail in the driver. It is the missing-GPU error, and its hint doesn't offer `auto`.
+TEST(DeviceMap, AutoRefusesWhenAGpuTheProcessesUsedIsNeitherHereNorInTheManifest) {
+  for (auto old : {std::vector<GpuInfo>{}, std::vector<GpuInfo>{gpu(0, 0)}}) {
+    auto in = input(old, {uuid(0, 7)}, old.empty() ? std::vector<GpuInfo>{} : std::vector<GpuInfo>{gpu(1, 0)});
+    in.user_map = "auto";
+    auto plan = plan_device_map(in);
+    ASSERT_FALSE(plan) << plan->describe();
+    EXPECT_EQ(plan.error().exit, Exit::missing_dependency);
+    EXPECT_NE(plan.error().what.find(uuid(0, 7).str()), std::string::npos) << plan.error().what;
+    EXPECT_EQ(plan.error().hint.find("--device-map auto"), std::string::npos) << plan.error().hint;
+  }
+}
+
 TEST(DeviceMap, AutoSkipsGpusWithTooLittleMemoryForWhatTheProcessesUsed) {
   auto in = input({with_memory(gpu(0, 0), 80), with_memory(gpu(0, 1), 80)}, {uuid(0, 0)},
                   {with_memory(gpu(1, 0), 40), with_memory(gpu(1, 1), 80)});

@@ -174,6 +174,15 @@ class Planner {
     return complete(std::move(chosen), std::move(taken), in_.targets_source);
   }
 
+  // Every GPU the processes used is here or mapped: a manifest whose GPU list lacks one (written
+  // by hand, or damaged) can't be completed into a map that reaches it.
+  bool covers(const MapPlan& plan) const {
+    return std::all_of(in_.needed.begin(), in_.needed.end(), [&](const Uuid& u) {
+      return find(in_.local, u) || std::any_of(plan.pairs.begin(), plan.pairs.end(),
+                                               [&](const GpuPair& p) { return p.old_gpu == u; });
+    });
+  }
+
   Result<MapPlan> missing() const {
     std::vector<std::string> missing;
     for (const auto& u : in_.needed) {
@@ -181,7 +190,7 @@ class Planner {
     }
     Error e("the checkpoint needs GPU(s) " + join(missing, ", ") + " that this host does not have",
             Exit::missing_dependency);
-    if (auto full = complete({}, {}, kAutoMap); full && !in_.old_gpus.empty()) {
+    if (auto full = complete({}, {}, kAutoMap); full && !in_.old_gpus.empty() && covers(*full)) {
       e.hint = "this host has the same GPUs under other UUIDs: restore with --device-map auto, which uses --device-map " +
                full->describe();
     } else {
@@ -206,6 +215,7 @@ Result<MapPlan> plan_device_map(const MapInput& in) {
   if (in.user_map) {  // auto
     auto plan = p.complete({}, {}, kAutoMap);
     if (!plan) return fail(std::move(plan).error().with_exit(Exit::missing_dependency));
+    if (!p.covers(*plan)) return p.missing();
     return plan;
   }
   return p.missing();
