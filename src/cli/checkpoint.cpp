@@ -48,12 +48,11 @@ void add_criu_common_options(CLI::App& sub, CriuOptions& criu) {
 }
 
 void add_thp_window_option(CLI::App& sub, mm::ThpWindow& window) {
-  static const std::map<std::string, mm::ThpWindow> kWords{{"on", mm::ThpWindow::on}, {"force", mm::ThpWindow::force}};
   sub.add_flag("--thp-window{on}", window,
                "Set the host's transparent huge page mode to `always` while gpucr stages GPU state and criu runs, "
                "then put it back (host-wide: other processes get huge pages too meanwhile); =force also when the "
                "mode is `never`")
-      ->transform(CLI::CheckedTransformer(kWords));
+      ->transform(CLI::CheckedTransformer(mm::thp_window_words()));
 }
 
 std::shared_ptr<CheckpointCommand> add_checkpoint(CLI::App& app, Action& action) {

@@ -88,11 +88,10 @@ int finish(const Status& st, const std::optional<ExitStatus>& runtime_exit) {
 // GPUCR_THP_WINDOW: the --thp-window of every checkpoint and restore through the wrapper.
 Result<mm::ThpWindow> thp_window_from_env() {
   const char* v = std::getenv("GPUCR_THP_WINDOW");
-  std::string_view s = v ? v : "";
-  if (s.empty() || s == "off") return mm::ThpWindow::off;
-  if (s == "on") return mm::ThpWindow::on;
-  if (s == "force") return mm::ThpWindow::force;
-  return fail(Error("GPUCR_THP_WINDOW is \"" + printable_utf8(s) + "\", not off, on or force", Exit::usage)
+  if (!v || !*v) return mm::ThpWindow::off;
+  const auto& words = mm::thp_window_words();
+  if (auto it = words.find(v); it != words.end()) return it->second;
+  return fail(Error("GPUCR_THP_WINDOW is \"" + printable_utf8(v) + "\", not off, on or force", Exit::usage)
                   .with_hint("set it to on (--thp-window), force (--thp-window=force) or off, where the engine's "
                              "runtime is configured (the launcher script or the daemon's environment)"));
 }
@@ -114,13 +113,18 @@ void engine_dirs(const std::optional<fs::path>& image, const std::optional<fs::p
   if (work) work_dir = runtime::effective_image_path(work, cwd);
 }
 
-template <class Args>
-void engine_criu_options(const Args& a, CriuOptions& o) {
+// What a checkpoint and a restore through the wrapper take from the engine's command line (criu's
+// options) and from gpucr's environment (the THP window).
+template <class Args, class Request>
+Status engine_options(const Args& a, Request& req) {
+  CriuOptions& o = req.criu;
   o.tcp_established = a.tcp_established;
   o.ext_unix_sk = a.ext_unix_sk;
   o.shell_job = a.shell_job;
   o.file_locks = a.file_locks;
   o.manage_cgroups_mode = a.manage_cgroups_mode;
+  req.thp_window = GPUCR_TRY(thp_window_from_env());
+  return {};
 }
 
 int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, const runtime::CheckpointArgs& args) {
@@ -128,10 +132,7 @@ int wrap_checkpoint(const fs::path& real, const runtime::Invocation& inv, const 
   req.container = engine_container(real, inv, args.id);
   engine_dirs(args.image_path, args.work_path, req.image_dir, req.work_dir);
   req.leave_running = args.leave_running;
-  engine_criu_options(args, req.criu);
-  auto thp = thp_window_from_env();
-  if (!thp) return finish(fail(thp.error()), std::nullopt);
-  req.thp_window = *thp;
+  if (auto st = engine_options(args, req); !st) return finish(st, std::nullopt);
   auto rh = RealHost::create({.criu = inv.criu, .quiet = true});
   if (!rh) return finish(fail(rh.error()), std::nullopt);
   auto r = checkpoint(req, (*rh)->host());
@@ -146,10 +147,7 @@ int wrap_restore(const fs::path& real, const runtime::Invocation& inv, const run
   engine_dirs(args.image_path, args.work_path, req.image_dir, req.work_dir);
   req.detach = args.detach;
   req.pid_file = args.pid_file;
-  engine_criu_options(args, req.criu);
-  auto thp = thp_window_from_env();
-  if (!thp) return finish(fail(thp.error()), std::nullopt);
-  req.thp_window = *thp;
+  if (auto st = engine_options(args, req); !st) return finish(st, std::nullopt);
   if (const char* map = std::getenv("GPUCR_DEVICE_MAP"); map && *map) req.device_map = map;
   // The GPUs the engine (or Kubernetes' device plugin) gave the new container: its CUDA
   // processes go there, with no flag (core/gpu_allocation.hpp). runc's bundle defaults to its cwd.

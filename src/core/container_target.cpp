@@ -14,7 +14,7 @@ Error runtime_failure(const runtime::Runtime& rt, const std::string& verb, const
   Error e(rt.name() + " " + verb + " of container " + id + " failed (" + st.describe() + ")");
   if (auto log = read_file(criu_log)) e.details = criu::error_lines(*log);
   e.hint = "the runtime's own messages are above; criu's log: " + criu_log.string();
-  if (auto why = criu::explain(e.details)) e.hint = *why + "; " + e.hint;
+  criu::explain(e);
   return e;
 }
 

@@ -75,7 +75,7 @@ class TreeCheckpoint : public CheckpointTarget {
              (req_.leave_running ? "" : "; the process tree was resumed and keeps running") +
              "; checkpoint again into a new or emptied image directory (" + j.image_dir.string() +
              " holds the failed attempt)";
-    if (auto why = criu::explain(e.details)) e.hint = *why + "; " + e.hint;
+    criu::explain(e);
     r.status = fail(std::move(e));
     return r;
   }

@@ -50,6 +50,10 @@ std::optional<std::string> explain(const std::vector<std::string>& error_lines) 
   return std::nullopt;
 }
 
+void explain(Error& e) {
+  if (auto why = explain(e.details)) e.hint = e.hint.empty() ? *why : *why + "; " + e.hint;
+}
+
 Result<Outcome> ExecRunner::run(const Invocation& inv, const std::function<void(pid_t)>& started) {
   Command cmd;
   cmd.argv.push_back(bin_.path.string());

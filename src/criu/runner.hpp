@@ -64,5 +64,7 @@ std::vector<std::string> error_lines(std::string_view log, size_t max = 20);
 // (starting with the pid it concerns), or nothing. Known: a task criu could not seize because it
 // was in state D under a cgroup freeze (a vfork parent whose child the freeze caught).
 std::optional<std::string> explain(const std::vector<std::string>& error_lines);
+// The same for a failure whose details are criu's Error lines: the advice goes before its hint.
+void explain(Error& e);
 
 }  // namespace gpucr::criu

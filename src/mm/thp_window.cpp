@@ -8,6 +8,12 @@
 
 namespace gpucr::mm {
 
+const std::map<std::string, ThpWindow>& thp_window_words() {
+  static const std::map<std::string, ThpWindow> words{
+      {"off", ThpWindow::off}, {"on", ThpWindow::on}, {"force", ThpWindow::force}};
+  return words;
+}
+
 namespace {
 
 constexpr const char* kHolderSuffix = ".holder";

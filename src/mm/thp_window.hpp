@@ -18,6 +18,7 @@
 #include "proc/process_table.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,9 @@ namespace gpucr::mm {
 
 // --thp-window: off, on (not when the host's mode is `never`), force (`never` too).
 enum class ThpWindow { off, on, force };
+
+// The words that name them (`--thp-window=WORD`, GPUCR_THP_WINDOW for the runtime wrapper).
+const std::map<std::string, ThpWindow>& thp_window_words();
 
 struct WindowSeams {
   ThpSettings* thp;                 // null: this host has none; no window

@@ -37,12 +37,17 @@ def read_kv(path):
     return out
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the name: [state, ppid, ...] as text. Raises
+    FileNotFoundError or ProcessLookupError (between open() and read(): ESRCH) when pid is gone."""
+    with open(f"/proc/{pid}/stat", "rb") as f:  # binary: a name need not be UTF-8
+        return f.read().rsplit(b")", 1)[1].decode().split()
+
+
 def pid_alive(pid):
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:  # binary: a name need not be UTF-8
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (FileNotFoundError, ProcessLookupError):  # gone, also between open() and read() (ESRCH)
+        return proc_stat(pid)[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 

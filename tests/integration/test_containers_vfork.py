@@ -12,14 +12,11 @@ from containers_lib import (GPUCR, app_host_pids, assert_apps_advance, assert_co
                             busybox_rootfs, cuda_workload, freezer_state, gpucr_env, ns_pids, read_count,
                             run_to_files, runc, unique, wait_apps_counting, wait_count_above)
 from fakecuda import fake_cuda, fakes_built  # noqa: F401
-from helpers import wait_for
+from helpers import proc_stat, wait_for
 
 
 def proc_state(pid):
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("State:"):
-            return line.split()[1]
-    raise AssertionError(f"no State line for pid {pid}")
+    return proc_stat(pid)[0]
 
 
 def vfork_parent(init_pid):
@@ -28,8 +25,8 @@ def vfork_parent(init_pid):
         try:
             if b"vfork_hold" not in pathlib.Path(f"/proc/{host}/cmdline").read_bytes():
                 continue
-            ppid = int(pathlib.Path(f"/proc/{host}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
+            ppid = int(proc_stat(host)[1])
+        except (OSError, ProcessLookupError):
             continue
         if ppid == init_pid:
             return host
