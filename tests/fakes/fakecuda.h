@@ -8,6 +8,7 @@
 #define FC_MAX_GPUS 16
 #define FC_UUID_LEN 48   // "GPU-" + 36 characters + NUL, rounded up
 #define FC_NAME_LEN 96   // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+#define FC_STATE_FILE_SIZE 4096  // state-<token> and ckpt-<token>-<seq> files (fc_state.c)
 #define FC_TOKEN_LEN 17  // 16 hex digits + NUL
 #define FC_PATH_LEN 4096
 

@@ -1,5 +1,9 @@
 // Per-process files of the fake driver (formats in README.md):
-//   state-<token>  key=value lines, API-owned, replaced atomically (tmp + rename):
+//   state-<token>  key=value lines, API-owned, replaced atomically (tmp + rename), padded with
+//                  newlines to FC_STATE_FILE_SIZE bytes: a process that criu dumped while it had
+//                  the file open (a driver call reading it) restores only if the file at that
+//                  path has the dumped size, and the state word's length changes (running,
+//                  checkpointed) while a --leave-running tree runs on:
 //                  state=running|locked|checkpointed|failed  seq=N  gpus=UUID,...
 //                  ckpt_host_gpus=UUID,...  ckpt_gpu_names=NAME|NAME...  start=N  gen=N
 //                  machine=NAME (the gpus file of the machine the process runs on)
@@ -78,6 +82,11 @@ static int write_named(const char* name, const fc_state* st) {
                      "state=%s\nseq=%u\ngpus=%s\nckpt_host_gpus=%s\nckpt_gpu_names=%s\nstart=%llu\n"
                      "gen=%llu\nmachine=%s\n",
                      fc_state_name(st->state), st->seq, gpus, host, names, st->start, st->gen, st->machine);
+  if (len < 0 || (size_t)len >= sizeof text) return -1;
+  if (len < FC_STATE_FILE_SIZE) {  // at most about 3.3 KiB with FC_MAX_GPUS GPUs and names
+    memset(text + len, '\n', (size_t)(FC_STATE_FILE_SIZE - len));
+    len = FC_STATE_FILE_SIZE;
+  }
   return fc_write_atomic(path, text, (size_t)len);
 }
 
